@@ -1,0 +1,242 @@
+"""The frame every built-in task app stands on.
+
+A task app is a real Tk program. Besides drawing itself it talks to the harness through two
+files the harness names:
+
+* the outcome file, written once (atomically) when the task ends:
+  {"outcome": "success"|"failure", "reason": str|None, "t": unix time}
+* the targets file, rewritten (atomically) whenever something on screen changes:
+  {"seq", "screen": [w, h], "phase", "phase_name", "popup", "outcome",
+   "targets": {name: [x, y, w, h]}}   (screen coordinates of the visible named widgets)
+
+The targets file is for the scripted demonstrator and for measuring (where was the right
+thing?); the agent never reads it. Perturbations (sandbox.perturb.Variant) are applied here
+where they are generic (theme, window position, popup, decoy, layout of forms) so that each
+task module holds only its own workflow.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import tkinter as tk
+from pathlib import Path
+
+from ..perturb import Variant
+from ..steps import Step
+
+POLL_MS = 80
+
+
+class TaskApp:
+    name: str = "base"
+    title: str = "Task"
+    description: str = ""
+    n_phases: int = 3  # how many phases the popup perturbation can choose from
+    steps: tuple[Step, ...] = ()
+
+    def __init__(self, variant: Variant, outcome_path: str | os.PathLike | None = None,
+                 targets_path: str | os.PathLike | None = None):
+        self.variant = variant
+        self.theme = variant.theme
+        self.outcome_path = Path(outcome_path) if outcome_path else None
+        self.targets_path = Path(targets_path) if targets_path else None
+        self.rng = random.Random(f"{variant.seed}:{self.name}")  # task content, not perturbation
+        self.layout_rng = random.Random(variant.layout_seed)
+        self.outcome: str | None = None
+        self.reason: str | None = None
+        self.phase_index = -1
+        self.phase_name = ""
+        self.popup: tk.Toplevel | None = None
+        self._targets: dict[str, tk.Widget] = {}
+        self._last_written: str | None = None
+        self._seq = 0
+
+        self.root = tk.Tk(className="deskact-" + self.name)
+        self.root.title(self.title)
+        self.root.configure(bg=self.theme.bg)
+        self.root.option_add("*Font", self.theme.font())
+        x, y = variant.window_pos
+        self.root.geometry(f"+{x}+{y}")
+        # The layout perturbation moves the whole content inside the window, too.
+        k = variant.layout
+        self.outer = tk.Frame(self.root, bg=self.theme.bg)
+        self.outer.pack(fill="both", expand=True,
+                        padx=(12 + round(k * self.layout_rng.randint(0, 160)), 12),
+                        pady=(10 + round(k * self.layout_rng.randint(0, 90)), 10))
+        self.status = tk.Label(self.root, text="", bg=self.theme.bg, fg=self.theme.fg, anchor="w")
+        self.build(self.outer)
+        self.status.pack(side="bottom", fill="x")
+        self._keep_on_screen(x, y)
+        self.enter_phase(self.phase_names()[0] if self.phase_names() else "start")
+        self.root.after(POLL_MS, self._poll)
+
+    # ----- for task modules -------------------------------------------------------------------
+    def build(self, parent: tk.Frame) -> None:
+        raise NotImplementedError
+
+    def phase_names(self) -> list[str]:
+        return []
+
+    def extra_targets(self) -> dict[str, tuple[int, int, int, int]]:
+        """Targets that are not whole widgets (list rows, canvas items, menu entries)."""
+        return {}
+
+    def target(self, name: str, widget: tk.Widget) -> tk.Widget:
+        self._targets[name] = widget
+        return widget
+
+    def label(self, parent, text, **kw) -> tk.Label:
+        t = self.theme
+        kw.setdefault("font", t.font())
+        return tk.Label(parent, text=text, bg=kw.pop("bg", t.bg), fg=t.fg, **kw)
+
+    def button(self, parent, text, command, name: str | None = None, **kw) -> tk.Button:
+        t = self.theme
+        b = tk.Button(parent, text=text, command=command, bg=t.button_bg, fg=t.button_fg,
+                      activebackground=t.accent, activeforeground=t.button_fg, font=t.font(),
+                      padx=t.pad + 4, pady=max(1, t.pad // 2), relief="raised", bd=2, **kw)
+        return self.target(name, b) if name else b
+
+    def entry(self, parent, name: str | None = None, width: int = 22, **kw) -> tk.Entry:
+        t = self.theme
+        e = tk.Entry(parent, width=width, bg=t.entry_bg, fg=t.fg, insertbackground=t.fg,
+                     font=t.font(), relief="sunken", bd=2, **kw)
+        return self.target(name, e) if name else e
+
+    def check(self, parent, text, variable, name: str | None = None, **kw) -> tk.Checkbutton:
+        t = self.theme
+        c = tk.Checkbutton(parent, text=text, variable=variable, bg=t.bg, fg=t.fg, selectcolor=t.entry_bg,
+                           activebackground=t.bg, activeforeground=t.fg, font=t.font(), anchor="w", **kw)
+        return self.target(name, c) if name else c
+
+    def form(self, parent, rows: list[list[tk.Widget]], sticky: str = "w") -> None:
+        """Grid rows of widgets (children of `parent`). The layout perturbation reorders rows
+        and the widgets within a row, and varies their spacing; Tab order is creation order,
+        so the workflow stays the same."""
+        k, r, pad = self.variant.layout, self.layout_rng, self.theme.pad
+        rows = [list(row) for row in rows]
+        if k > 0:
+            if r.random() < k:
+                r.shuffle(rows)
+            for row in rows:
+                if len(row) > 1 and r.random() < k:
+                    row.reverse()
+        for i, row in enumerate(rows):
+            for j, w in enumerate(row):
+                w.grid(in_=parent, row=i, column=j, sticky=sticky,
+                       padx=pad + round(k * r.randint(0, 24)), pady=pad // 2 + round(k * r.randint(0, 12)))
+
+    def with_decoy(self, row: list[tk.Widget], target: tk.Widget, text: str) -> list[tk.Widget]:
+        """Under the decoy perturbation, put a look-alike button beside `target` in its row;
+        pressing it fails the task."""
+        if not self.variant.decoy:
+            return row
+        parent = target.master
+        d = self.button(parent, text, lambda: self.fail(f"pressed the look-alike {text!r}"), name="decoy")
+        i = row.index(target)
+        return row[:i] + [d] + row[i:] if self.variant.decoy_side in ("left", "above") else row[:i + 1] + [d] + row[i + 1:]
+
+    def dialog(self, title: str) -> tk.Toplevel:
+        """A modal dialog over the main window (a Toplevel at a fixed offset from it)."""
+        top = tk.Toplevel(self.root, bg=self.theme.bg)
+        top.title(title)
+        top.transient(self.root)
+        self.root.update_idletasks()
+        top.geometry(f"+{self.root.winfo_rootx() + 60}+{self.root.winfo_rooty() + 50}")
+        return top
+
+    def enter_phase(self, name: str) -> None:
+        self.phase_index += 1
+        self.phase_name = name
+        if self.variant.popup_phase == self.phase_index and self.popup is None and self.outcome is None:
+            self.root.after(120, self._open_popup)
+
+    def _keep_on_screen(self, x: int, y: int) -> None:
+        """Clamp the window position so the whole window stays visible on smaller screens."""
+        self.root.update_idletasks()
+        w, h = self.root.winfo_reqwidth(), self.root.winfo_reqheight()
+        sw, sh = self.root.winfo_screenwidth(), self.root.winfo_screenheight()
+        x, y = max(0, min(x, sw - w - 8)), max(0, min(y, sh - h - 8))
+        self.root.geometry(f"+{x}+{y}")
+
+    def succeed(self) -> None:
+        self._finish("success", None)
+
+    def fail(self, reason: str) -> None:
+        self._finish("failure", reason)
+
+    # ----- machinery ---------------------------------------------------------------------------
+    def _finish(self, outcome: str, reason: str | None) -> None:
+        if self.outcome is not None:
+            return  # the first outcome is final
+        self.outcome, self.reason = outcome, reason
+        self.status.configure(text="Done." if outcome == "success" else f"Failed: {reason}")
+        if self.outcome_path:
+            tmp = self.outcome_path.with_name(self.outcome_path.name + ".tmp")
+            tmp.write_text(json.dumps({"outcome": outcome, "reason": reason, "task": self.name,
+                                       "t": time.time()}))
+            os.replace(tmp, self.outcome_path)
+
+    def _open_popup(self) -> None:
+        if self.outcome is not None:
+            return
+        top = tk.Toplevel(self.root, bg=self.theme.bg, bd=2, relief="ridge")
+        top.title("Update available")
+        top.transient(self.root)
+        self.root.update_idletasks()
+        dx, dy = self.variant.popup_offset
+        top.geometry(f"+{self.root.winfo_rootx() + 90 + dx}+{self.root.winfo_rooty() + 70 + dy}")
+        self.label(top, "A new version of this app is available.", bg=self.theme.bg).pack(padx=16, pady=(14, 6))
+        self.label(top, "It will be installed the next time you start it.").pack(padx=16)
+        close = self.button(top, "Close", self._close_popup, name="popup_close")
+        close.pack(pady=12)
+        self.popup = top
+        top.update_idletasks()
+        top.grab_set()
+
+    def _close_popup(self) -> None:
+        if self.popup is not None:
+            self.popup.grab_release()
+            self.popup.destroy()
+            self.popup = None
+            self._targets.pop("popup_close", None)
+
+    def _rect(self, w: tk.Widget):
+        try:
+            if not w.winfo_exists() or not w.winfo_viewable():
+                return None
+            return [w.winfo_rootx(), w.winfo_rooty(), w.winfo_width(), w.winfo_height()]
+        except tk.TclError:
+            return None
+
+    def snapshot(self) -> dict:
+        targets = {}
+        for name, w in list(self._targets.items()):
+            rect = self._rect(w)
+            if rect and rect[2] > 1 and rect[3] > 1:
+                targets[name] = rect
+        for name, rect in self.extra_targets().items():
+            if rect:
+                targets[name] = [int(v) for v in rect]
+        return {"screen": [self.root.winfo_screenwidth(), self.root.winfo_screenheight()],
+                "phase": self.phase_index, "phase_name": self.phase_name, "popup": self.popup is not None,
+                "outcome": self.outcome, "reason": self.reason, "targets": targets}
+
+    def _poll(self) -> None:
+        try:
+            snap = self.snapshot()
+            text = json.dumps(snap, sort_keys=True)
+            if text != self._last_written and self.targets_path:
+                self._seq += 1
+                snap["seq"] = self._seq
+                tmp = self.targets_path.with_name(self.targets_path.name + ".tmp")
+                tmp.write_text(json.dumps(snap))
+                os.replace(tmp, self.targets_path)
+                self._last_written = text
+        finally:
+            self.root.after(POLL_MS, self._poll)
+
+    def run(self) -> None:
+        self.root.mainloop()

@@ -1,0 +1,89 @@
+"""Shared fixtures. pytest-xvfb starts one private 1280x800 Xvfb for the session (DISPLAY is
+set before collection), so in-process code that binds to DISPLAY at import (pyautogui, pynput)
+talks to it, never to the screen of the person running the suite. Tests that need another
+screen size start their own display with `virtual_display`."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HAVE_XVFB = sys.platform.startswith("linux") and shutil.which("Xvfb") is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAVE_XVFB:
+        return
+    skip = pytest.mark.skip(reason="needs Xvfb on Linux (sends real X input to a private display)")
+    for item in items:
+        if "x11" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def virtual_display():
+    """Factory: virtual_display(w, h) -> a started sandbox.display.VirtualDisplay, stopped after."""
+    from sandbox.display import VirtualDisplay
+
+    started = []
+
+    def make(width=1280, height=800):
+        d = VirtualDisplay(width, height).start()
+        started.append(d)
+        return d
+
+    yield make
+    for d in started:
+        d.stop()
+
+
+def child_pids() -> set[int]:
+    """Every descendant process of this test process (to check nothing leaks)."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.split("\n"):
+        if line.strip():
+            pid, ppid = map(int, line.split())
+            children.setdefault(ppid, []).append(pid)
+    found, stack = set(), [os.getpid()]
+    while stack:
+        for c in children.get(stack.pop(), []):
+            if c not in found:
+                found.add(c)
+                stack.append(c)
+    return found
+
+
+@pytest.fixture
+def no_leaks():
+    """Fails the test if it leaves any child process (Xvfb, task app) behind."""
+    before = child_pids()
+    yield
+    import time
+
+    deadline = time.monotonic() + 3
+    while (left := child_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = {p for p in left if _alive(p)}
+    assert not left, f"processes left behind: {_describe(left)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _describe(pids) -> str:
+    out = []
+    for p in pids:
+        try:
+            out.append(f"{p}: {open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ')[:80]}")
+        except FileNotFoundError:
+            pass
+    return "; ".join(out)
