@@ -14,7 +14,7 @@ Event lines: {"t": seconds since start, "kind": "move"|"button"|"scroll"|"key", 
   scroll: x, y, dx, dy              (wheel clicks; dy > 0 is up)
   key:    key (name, e.g. "a", "A", "shift", "enter", "€"), keycode (int|None), pressed (bool),
           char (the text it produced, or None)
-Action lines: {"i", "t", "kind", ...} with x, y (and x2, y2 for a drag) NORMALISED to 0..1 of
+Action lines: {"i", "t", "kind", ...} with x, y (and x2, y2 for a drag) NORMALISED (nx = x / width, ny = y / height) to 0..1 of
   the screen in meta.json, "frame" (file name in frames/ of the screen just before the action).
   kinds: click, double_click, right_click, middle_click, drag, scroll (dx, dy), key (combo
   "ctrl+s"), type (text; masked when recorded with --redact-typing).
