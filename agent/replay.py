@@ -1,0 +1,74 @@
+"""Replay a recorded episode: as a dry run (each recorded action on its frame, optionally next
+to what a bundle's agent would have done there), or live, as a plain macro at the recorded
+coordinates (the macro baseline of the benchmark)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from recorder.episode import Episode
+
+from .report import Report
+
+
+def _frame(ep: Episode, name: str | None):
+    if name is None:
+        return None
+    img = cv2.imread(str(ep.frame_path(name)), cv2.IMREAD_COLOR)
+    return img
+
+
+def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) -> dict:
+    """Step through the recording; with `agent` (an object with decide(frame) -> Decision),
+    compare its first action on each recorded frame with the person's. Returns a summary."""
+    report = Report(report_dir, f"Replay of {ep.path.name}", f"{len(ep.actions)} recorded actions"
+                    + (" · compared with the agent" if agent else ""))
+    agree = compared = 0
+    blank = None
+    for i, a in enumerate(ep.actions, 1):
+        frame = _frame(ep, a.get("frame"))
+        if frame is None:
+            if blank is None:
+                w, h = ep.screen_size
+                import numpy as np
+
+                blank = np.full((h, w, 3), 255, np.uint8)
+            frame, note = blank, "no frame was recorded for this action"
+        else:
+            note = ""
+        if agent is not None:
+            decision = agent.decide(frame)
+            same = agent.agrees(decision, a, frame)
+            compared += 1
+            agree += int(same)
+            note = (note + " " if note else "") + ("agent agrees" if same else "agent differs")
+            report.add_step(frame, decision.chosen, decision.candidates, decision.timings, note,
+                            compare=[a], chosen_label="agent would do", compare_label="person did")
+        else:
+            report.add_step(frame, [a], [], {}, note, chosen_label="person did")
+        notify(f"  {i:3d}. {_describe(a, ep)}" + (f"  [{note}]" if note else ""))
+    path = report.finish("end of recording")
+    summary = {"actions": len(ep.actions), "report": str(path)}
+    if agent is not None:
+        summary["agreement"] = agree / compared if compared else 0.0
+    return summary
+
+
+def replay_live(ep: Episode, executor, screen, stop=None, notify=print) -> int:
+    """Execute the recorded actions at their recorded coordinates (mapped onto this screen),
+    waiting for the screen to settle after each; returns how many were executed."""
+    for i, a in enumerate(ep.actions, 1):
+        if stop is not None and stop.is_set():
+            notify("Stopped by the stop key.")
+            return i - 1
+        notify(f"  {i:3d}. {_describe(a, ep)}")
+        executor.execute(a)
+        screen.settle(stop=stop)
+    return len(ep.actions)
+
+
+def _describe(a, ep):
+    from .executor import describe
+
+    return describe(a, ep.screen_size)
