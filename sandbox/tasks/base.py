@@ -6,8 +6,10 @@ files the harness names:
 * the outcome file, written once (atomically) when the task ends:
   {"outcome": "success"|"failure", "reason": str|None, "t": unix time}
 * the targets file, rewritten (atomically) whenever something on screen changes:
-  {"seq", "screen": [w, h], "phase", "phase_name", "popup", "outcome",
-   "targets": {name: [x, y, w, h]}}   (screen coordinates of the visible named widgets)
+  {"seq", "screen": [w, h], "window": [x, y, w, h], "phase", "phase_name", "popup",
+   "popup_due", "outcome", "targets": {name: [x, y, w, h]}}
+  (screen coordinates of the visible named widgets; "popup_due" is true while the distracting
+  dialog is scheduled but not yet shown, so a scripted demonstrator can wait for it)
 
 The targets file is for the scripted demonstrator and for measuring (where was the right
 thing?); the agent never reads it. Perturbations (sandbox.perturb.Variant) are applied here
@@ -49,6 +51,8 @@ class TaskApp:
         self.phase_index = -1
         self.phase_name = ""
         self.popup: tk.Toplevel | None = None
+        self._popup_due = False
+        self._before_popup: tuple = (None, None)  # (grab, focus) to restore when it closes
         self._targets: dict[str, tk.Widget] = {}
         self._last_written: str | None = None
         self._seq = 0
@@ -138,28 +142,111 @@ class TaskApp:
         i = row.index(target)
         return row[:i] + [d] + row[i:] if self.variant.decoy_side in ("left", "above") else row[:i + 1] + [d] + row[i + 1:]
 
-    def dialog(self, title: str) -> tk.Toplevel:
-        """A modal dialog over the main window (a Toplevel at a fixed offset from it)."""
-        top = tk.Toplevel(self.root, bg=self.theme.bg)
+    def text(self, parent, name: str | None = None, **kw) -> tk.Text:
+        t = self.theme
+        w = tk.Text(parent, bg=t.entry_bg, fg=t.fg, insertbackground=t.fg, font=t.font(),
+                    relief="sunken", bd=2, highlightthickness=1, **kw)
+        return self.target(name, w) if name else w
+
+    def listbox(self, parent, name: str | None = None, **kw) -> tk.Listbox:
+        t = self.theme
+        w = tk.Listbox(parent, bg=t.entry_bg, fg=t.fg, selectbackground=t.accent, font=t.font(),
+                       relief="sunken", bd=2, activestyle="none", exportselection=False, **kw)
+        return self.target(name, w) if name else w
+
+    def menu(self, parent) -> tk.Menu:
+        t = self.theme
+        return tk.Menu(parent, tearoff=0, bg=t.button_bg, fg=t.button_fg, activebackground=t.accent,
+                       activeforeground=t.button_fg, font=t.font(), relief="raised", bd=2)
+
+    def dialog(self, title: str, dx: int = 60, dy: int = 50) -> tk.Toplevel:
+        """A dialog over the main window (a Toplevel at an offset from it). Fill it, then call
+        show_modal(top, focus=...)."""
+        top = tk.Toplevel(self.root, bg=self.theme.bg, bd=2, relief="ridge")
         top.title(title)
         top.transient(self.root)
         self.root.update_idletasks()
-        top.geometry(f"+{self.root.winfo_rootx() + 60}+{self.root.winfo_rooty() + 50}")
+        top.geometry(f"+{self.root.winfo_rootx() + dx}+{self.root.winfo_rooty() + dy}")
         return top
+
+    def show_modal(self, top: tk.Toplevel, focus: tk.Widget | None = None) -> None:
+        """Keep the dialog on screen, grab input and give `focus` the keyboard. Without a window
+        manager the X focus follows the pointer unless forced; the grab makes the forced focus
+        hold wherever the pointer goes."""
+        top.update_idletasks()
+        self._clamp(top, top.winfo_x(), top.winfo_y())
+        top.wait_visibility()
+        if self.popup is None:
+            top.grab_set()
+        else:  # the distracting dialog holds the grab; give it to this dialog when it closes
+            self._before_popup = (top, focus or top)
+        (focus or top).focus_force()
+
+    def close_dialog(self, top: tk.Toplevel) -> None:
+        try:
+            top.grab_release()
+            top.destroy()
+        except tk.TclError:
+            pass
+
+    def screen_rect(self, widget: tk.Widget, box) -> list[int] | None:
+        """A widget-relative box (x, y, w, h) in screen coordinates, or None if not shown."""
+        if not box or not widget.winfo_ismapped():
+            return None
+        x, y, w, h = box
+        return [widget.winfo_rootx() + x, widget.winfo_rooty() + y, w, h]
+
+    def menu_entry_rect(self, menu: tk.Menu, index: int) -> list[int] | None:
+        """Where entry `index` of a posted menu is on screen (None while it is not posted)."""
+        try:
+            if not menu.winfo_ismapped():
+                return None
+            y0 = menu.yposition(index)
+            last = menu.index("end")
+            y1 = menu.yposition(index + 1) if index < last else menu.winfo_height() - 2
+            return self.screen_rect(menu, (2, y0, menu.winfo_width() - 4, y1 - y0))
+        except tk.TclError:
+            return None
+
+    def listbox_row_rect(self, lb: tk.Listbox, index: int) -> list[int] | None:
+        """Where row `index` of a listbox is on screen, only when it is wholly visible."""
+        try:
+            box = lb.bbox(index)
+            if not box or box[1] < 0 or box[1] + box[3] > lb.winfo_height() - 2:
+                return None
+            inner = lb.winfo_width() - 2 * box[0]
+            return self.screen_rect(lb, (box[0], box[1], inner, box[3]))
+        except tk.TclError:
+            return None
+
+    def canvas_item_rect(self, canvas: tk.Canvas, tag) -> list[int] | None:
+        try:
+            box = canvas.bbox(tag)
+        except tk.TclError:
+            return None
+        if not box:
+            return None
+        x0, y0, x1, y1 = box
+        return self.screen_rect(canvas, (x0, y0, x1 - x0, y1 - y0))
 
     def enter_phase(self, name: str) -> None:
         self.phase_index += 1
         self.phase_name = name
         if self.variant.popup_phase == self.phase_index and self.popup is None and self.outcome is None:
+            self._popup_due = True
             self.root.after(120, self._open_popup)
+        self.root.after_idle(self._publish)
 
     def _keep_on_screen(self, x: int, y: int) -> None:
         """Clamp the window position so the whole window stays visible on smaller screens."""
         self.root.update_idletasks()
-        w, h = self.root.winfo_reqwidth(), self.root.winfo_reqheight()
-        sw, sh = self.root.winfo_screenwidth(), self.root.winfo_screenheight()
+        self._clamp(self.root, x, y)
+
+    def _clamp(self, win, x: int, y: int) -> None:
+        w, h = win.winfo_reqwidth(), win.winfo_reqheight()
+        sw, sh = win.winfo_screenwidth(), win.winfo_screenheight()
         x, y = max(0, min(x, sw - w - 8)), max(0, min(y, sh - h - 8))
-        self.root.geometry(f"+{x}+{y}")
+        win.geometry(f"+{x}+{y}")
 
     def succeed(self) -> None:
         self._finish("success", None)
@@ -173,6 +260,7 @@ class TaskApp:
             return  # the first outcome is final
         self.outcome, self.reason = outcome, reason
         self.status.configure(text="Done." if outcome == "success" else f"Failed: {reason}")
+        self._popup_due = False
         if self.outcome_path:
             tmp = self.outcome_path.with_name(self.outcome_path.name + ".tmp")
             tmp.write_text(json.dumps({"outcome": outcome, "reason": reason, "task": self.name,
@@ -180,8 +268,11 @@ class TaskApp:
             os.replace(tmp, self.outcome_path)
 
     def _open_popup(self) -> None:
+        self._popup_due = False
         if self.outcome is not None:
+            self._publish()
             return
+        self._before_popup = (self.root.grab_current(), self.root.focus_get())
         top = tk.Toplevel(self.root, bg=self.theme.bg, bd=2, relief="ridge")
         top.title("Update available")
         top.transient(self.root)
@@ -194,7 +285,10 @@ class TaskApp:
         close.pack(pady=12)
         self.popup = top
         top.update_idletasks()
+        self._clamp(top, top.winfo_x(), top.winfo_y())
+        top.wait_visibility()
         top.grab_set()
+        self._publish()
 
     def _close_popup(self) -> None:
         if self.popup is not None:
@@ -202,6 +296,16 @@ class TaskApp:
             self.popup.destroy()
             self.popup = None
             self._targets.pop("popup_close", None)
+            grab, focus = self._before_popup
+            self._before_popup = (None, None)
+            try:  # give back what the popup took: a dialog's grab, the keyboard focus
+                if grab is not None and grab.winfo_exists():
+                    grab.grab_set()
+                if focus is not None and focus.winfo_exists():
+                    focus.focus_force()
+            except tk.TclError:
+                pass
+            self._publish()
 
     def _rect(self, w: tk.Widget):
         try:
@@ -220,21 +324,32 @@ class TaskApp:
         for name, rect in self.extra_targets().items():
             if rect:
                 targets[name] = [int(v) for v in rect]
-        return {"screen": [self.root.winfo_screenwidth(), self.root.winfo_screenheight()],
+        r = self.root
+        return {"screen": [r.winfo_screenwidth(), r.winfo_screenheight()],
+                "window": [r.winfo_rootx(), r.winfo_rooty(), r.winfo_width(), r.winfo_height()],
                 "phase": self.phase_index, "phase_name": self.phase_name, "popup": self.popup is not None,
+                "popup_due": self._popup_due,
                 "outcome": self.outcome, "reason": self.reason, "targets": targets}
+
+    def _publish(self) -> None:
+        """Rewrite the targets file if anything changed (also called right after a phase change
+        or a popup, so readers never see a stale phase for a whole poll period)."""
+        try:
+            snap = self.snapshot()
+        except tk.TclError:  # the app is shutting down
+            return
+        text = json.dumps(snap, sort_keys=True)
+        if text != self._last_written and self.targets_path:
+            self._seq += 1
+            snap["seq"] = self._seq
+            tmp = self.targets_path.with_name(self.targets_path.name + ".tmp")
+            tmp.write_text(json.dumps(snap))
+            os.replace(tmp, self.targets_path)
+            self._last_written = text
 
     def _poll(self) -> None:
         try:
-            snap = self.snapshot()
-            text = json.dumps(snap, sort_keys=True)
-            if text != self._last_written and self.targets_path:
-                self._seq += 1
-                snap["seq"] = self._seq
-                tmp = self.targets_path.with_name(self.targets_path.name + ".tmp")
-                tmp.write_text(json.dumps(snap))
-                os.replace(tmp, self.targets_path)
-                self._last_written = text
+            self._publish()
         finally:
             self.root.after(POLL_MS, self._poll)
 

@@ -14,6 +14,7 @@ class SignIn(TaskApp):
     name = "signin"
     title = "Acme — Sign in"
     description = "sign in with a user name and a non-ASCII password (click, type, Tab, click)"
+    n_phases = 1
     steps = (
         click("username", fumble=(click("password"),)),
         type_text(USER, fumble=(type_text("alcie"),)),

@@ -1,0 +1,205 @@
+"""The scripted demonstrator: performs a task's `steps` on the live app like a person would.
+
+It sends real X input (XTEST, through recorder.platform.x11.Injector), so a recorder running
+beside it sees exactly what it would see from a person's hardware. It looks every target up
+on the running app (the rectangles the app publishes), never at fixed coordinates, so the
+same script works under every perturbation; it closes the distracting popup when one shows
+up; and with probability `fumble` per step it does a plausible wrong thing instead, which
+the app reports as a failure (the negatives the critic learns from).
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+
+from recorder.errors import DeskactError
+
+from .humanize import Humanizer
+from .steps import Step
+
+POINTER_KINDS = ("click", "double_click", "right_click", "drag", "scroll")
+MIN_SETTLE = 0.12  # seconds after an action before reading the app again (event + publish)
+
+
+class DemoError(DeskactError):
+    """The demonstrator could not perform a step it was not told to fumble."""
+
+
+def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None, speed: float = 1.0,
+                observe=None, target_timeout: float = 5.0, outcome_timeout: float = 3.0) -> dict:
+    """Perform session.task_cls.steps on the app of `session` (a started TaskSession).
+
+    fumble: probability per step of doing one of the step's `fumble` alternatives (or clicking
+    the look-alike decoy when one is shown) instead of the step. speed: divides all human
+    timings (1.0 = a person's pace). observe(i, step, snapshot): called before each step.
+    Returns {"outcome", "reason", "fumbled": [step indexes], "steps", "popups", "seconds"}.
+    """
+    if not 0.0 <= fumble <= 1.0:
+        raise ValueError(f"fumble must be within 0..1, got {fumble!r}")
+    if injector is None:
+        from recorder.platform.x11 import Injector
+
+        injector = Injector(display=session.display)
+    demo = _Demo(session, injector, Humanizer(rng, speed=speed), target_timeout)
+    t0 = time.monotonic()
+    fumbled: list[int] = []
+    done = 0
+    for i, step in enumerate(session.task_cls.steps):
+        snap = demo.settle()
+        if snap.get("outcome") or session.outcome():
+            break  # the app already decided (a fumble it fails on at once)
+        alts = list(step.fumble)
+        if step.kind in POINTER_KINDS and step.kind != "scroll" and "decoy" in snap.get("targets", {}):
+            alts.append(dataclasses.replace(step, target="decoy", fumble=()))
+        if rng.random() < fumble and alts:
+            step = rng.choice(alts)
+            fumbled.append(i)
+        if observe is not None:
+            observe(i, step, snap)
+        try:
+            demo.perform(step)
+        except DemoError:
+            if fumbled:  # off the demonstrated path: the app decides how that ends
+                break
+            raise
+        done += 1
+        demo.pause()
+    out = session.wait_outcome(timeout=outcome_timeout)
+    return {"outcome": out.get("outcome"), "reason": out.get("reason"), "fumbled": fumbled, "steps": done,
+            "popups": demo.popups, "seconds": round(time.monotonic() - t0, 3)}
+
+
+class _Demo:
+    def __init__(self, session, injector, human: Humanizer, target_timeout: float):
+        self.s, self.inj, self.h = session, injector, human
+        self.target_timeout = target_timeout
+        self.popups = 0
+        snap = session.snapshot() or {}
+        self.screen = tuple(snap.get("screen") or session.screen)
+
+    # ----- reading the app --------------------------------------------------------------------
+    def settle(self) -> dict:
+        """The app's current state once no popup is due; closes the popup if one is shown."""
+        deadline = time.monotonic() + self.target_timeout
+        while True:
+            snap = self.s.snapshot() or {}
+            if snap.get("outcome"):
+                return snap
+            targets = snap.get("targets", {})
+            if "popup_close" in targets:
+                self._pointer("click", targets["popup_close"])
+                self.popups += 1
+                self._wait(lambda sn: not sn.get("popup"), "the popup to close")
+                time.sleep(self.h.think(0.15, 0.4))
+                continue
+            if not snap.get("popup_due") and not snap.get("popup"):
+                return snap
+            if time.monotonic() > deadline:
+                raise DemoError(f"{self.s.task}: the app kept a popup pending for {self.target_timeout:g} s")
+            time.sleep(0.02)
+
+    def _wait(self, cond, what: str) -> dict:
+        deadline = time.monotonic() + self.target_timeout
+        while True:
+            snap = self.s.snapshot() or {}
+            if cond(snap) or snap.get("outcome"):
+                return snap
+            if time.monotonic() > deadline:
+                raise DemoError(f"{self.s.task}: timed out waiting for {what}")
+            time.sleep(0.02)
+
+    def target(self, name: str) -> list[int]:
+        snap = self._wait(lambda sn: name in sn.get("targets", {}), f"target {name!r}")
+        rect = snap.get("targets", {}).get(name)
+        if rect is None:
+            raise DemoError(f"{self.s.task}: target {name!r} is not shown (the task ended)")
+        return rect
+
+    # ----- acting -----------------------------------------------------------------------------
+    def pause(self) -> None:
+        time.sleep(max(MIN_SETTLE, self.h.think()))
+
+    def perform(self, step: Step) -> None:
+        k = step.kind
+        if k in ("click", "double_click", "right_click"):
+            self._pointer(k, self.target(step.target))
+        elif k == "drag":
+            self._drag(self.target(step.target), step.to)
+        elif k == "scroll":
+            self._scroll(step)
+        elif k == "type":
+            for ch, d in zip(step.text, self.h.key_delays(step.text)):
+                time.sleep(d)
+                self.inj.type_text(ch)
+        elif k == "key":
+            keys = step.combo.split("+")
+            for name in keys:
+                self.inj.key(name, True)
+                time.sleep(self.h.hold() / 3)
+            time.sleep(self.h.hold())
+            for name in reversed(keys):
+                self.inj.key(name, False)
+                time.sleep(self.h.hold() / 4)
+        elif k != "skip":
+            raise DemoError(f"the demonstrator cannot perform a {k!r} step")
+
+    def _move_to(self, x: float, y: float) -> None:
+        for px, py, dt in self.h.path(self.inj.position(), (x, y), self.screen):
+            if dt > 0:
+                time.sleep(dt)
+            self.inj.move(px, py)
+
+    def _pointer(self, kind: str, rect) -> None:
+        x, y = self.h.aim(rect)
+        self._move_to(x, y)
+        time.sleep(self.h.rng.uniform(0.03, 0.09) / self.h.speed)  # settle on the target
+        button = "right" if kind == "right_click" else "left"
+        for n in range(2 if kind == "double_click" else 1):
+            if n:
+                time.sleep(self.h.rng.uniform(0.07, 0.14) / max(1.0, self.h.speed / 2))
+            self.inj.button(button, True)
+            time.sleep(self.h.hold())
+            self.inj.button(button, False)
+
+    def _drag(self, rect, to: str) -> None:
+        x, y = self.h.aim(rect, inner=0.4)
+        self._move_to(x, y)
+        time.sleep(self.h.rng.uniform(0.05, 0.12) / self.h.speed)
+        self.inj.button("left", True)
+        try:
+            time.sleep(self.h.hold() * 2)
+            dest = self.target(to)
+            tx, ty = self.h.aim(dest, inner=0.4)
+            self._move_to(tx, ty)
+            time.sleep(self.h.rng.uniform(0.08, 0.16) / self.h.speed)  # hover before dropping
+        finally:
+            self.inj.button("left", False)
+
+    def _scroll(self, step: Step, max_clicks: int = 40) -> None:
+        """Wheel over the target, one notch at a time, until `until` is wholly visible."""
+        snap = self.s.snapshot() or {}
+        if step.until in snap.get("targets", {}):
+            return
+        rect = self.target(step.target)
+        self._move_to(*self.h.aim(rect))
+        direction = -1 if step.clicks < 0 else 1
+        burst = max(1, abs(step.clicks))
+        for n in range(max_clicks):
+            seq = snap.get("seq")
+            self.inj.scroll(direction)
+            time.sleep(self.h.rng.uniform(0.03, 0.07) / self.h.speed)
+            snap = self._wait_changed(seq)
+            if step.until in snap.get("targets", {}) or snap.get("outcome"):
+                return
+            if (n + 1) % burst == 0:  # a person scrolls in bursts and looks in between
+                time.sleep(self.h.think(0.15, 0.35))
+        raise DemoError(f"{self.s.task}: {step.until!r} did not come into view after {max_clicks} wheel clicks")
+
+    def _wait_changed(self, seq, timeout: float = 0.4) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self.s.snapshot() or {}
+            if snap.get("seq") != seq or time.monotonic() > deadline:
+                return snap
+            time.sleep(0.015)
