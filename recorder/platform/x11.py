@@ -1,5 +1,6 @@
-"""X11: input injection through XTEST (pyautogui; xdotool for text pyautogui cannot type),
-screen geometry and pixel scale. Imported only by recorder.platform.backend()."""
+"""X11: input injection through XTEST (pyautogui; keysyms bound to spare keycodes for text
+pyautogui cannot type, xdotool as a last resort), screen geometry and pixel scale.
+Imported only by recorder.platform.backend()."""
 from __future__ import annotations
 
 import shutil
@@ -56,9 +57,16 @@ def bind_display(display: str) -> None:
 
     from Xlib.display import Display
 
+    if _pyautogui is None:  # pyautogui opens $DISPLAY at import: let that be the target display
+        os.environ["DISPLAY"] = display
     p = _pag()
     x11mod = p._pyautogui_x11
     current = getattr(x11mod, "_deskact_display_name", os.environ.get("DISPLAY"))
+    if display == current:  # the same name may be a new server (a private Xvfb restarted)
+        try:
+            x11mod._display.get_input_focus()
+        except Exception:
+            current = None
     if display != current:
         old = x11mod._display
         x11mod._display = Display(display)
@@ -116,15 +124,59 @@ class Injector:
             self.key(k, False)
 
     def type_text(self, text: str, interval: float = 0.0) -> None:
-        """Type text; ASCII through pyautogui, anything else through xdotool (pyautogui drops it)."""
+        """Type text; ASCII through pyautogui, anything else by keysym on a spare keycode (pyautogui
+        drops it); xdotool only if no keycode is spare."""
         for ch in text:
             if ch.isascii() and (ch.isprintable() or ch in "\n\t"):
                 self._p.write(ch, _pause=False) if ch not in "\n\t" else self._p.press(
                     "enter" if ch == "\n" else "tab", _pause=False)
-            else:
+            elif not _unicode_key(self._p, ch):
                 _xdotool_type(ch)
             if interval:
                 time.sleep(interval)
+
+
+# Non-ASCII characters: bind the character's keysym to a spare keycode and press it through
+# XTEST. xdotool does the same but restores the keycode at once, so a client that refreshes
+# its keymap lazily on MappingNotify (Xlib, hence Tk) often sees the restored, empty mapping
+# and drops the character (measured: 'héllo €' typed char by char arrived as 'hllo ').
+# Bindings stay in place and spare keycodes are reused least-recently-bound first.
+_bound: dict[int, int] = {}  # keysym -> keycode, oldest first
+_spare: list[int] | None = None
+_spare_display = None
+
+
+def _unicode_key(pag, ch: str) -> bool:
+    """Type one character by keysym; False if no spare keycode exists (caller falls back)."""
+    global _spare, _spare_display
+    from Xlib import X
+    from Xlib.ext import xtest
+
+    d = pag._pyautogui_x11._display
+    if _spare is None or _spare_display is not d:
+        lo, hi = d.display.info.min_keycode, d.display.info.max_keycode
+        mapping = d.get_keyboard_mapping(lo, hi - lo + 1)
+        _spare = [lo + i for i, syms in enumerate(mapping) if not any(syms)][-8:]
+        _spare_display = d
+        _bound.clear()
+    if not _spare:
+        return False
+    keysym = ord(ch) if 0x20 <= ord(ch) <= 0xFF else 0x01000000 | ord(ch)
+    code = _bound.pop(keysym, None)
+    if code is None:
+        if len(_bound) >= len(_spare):
+            old = next(iter(_bound))
+            code = _bound.pop(old)
+        else:
+            code = _spare[len(_bound)]
+        d.change_keyboard_mapping(code, [(keysym, keysym)])
+        d.sync()
+        time.sleep(0.03)  # let clients see the new mapping before the key arrives
+    _bound[keysym] = code
+    xtest.fake_input(d, X.KeyPress, code)
+    xtest.fake_input(d, X.KeyRelease, code)
+    d.sync()
+    return True
 
 
 def _xdotool_type(text: str) -> None:
