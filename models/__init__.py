@@ -1,0 +1,1 @@
+"""deskact models: action codec and bundle loader (numpy only), policy and critic (torch)."""

@@ -1,0 +1,119 @@
+"""The critic: (screen, candidate chunk) -> probability that doing the chunk keeps the workflow
+on track.
+
+    image (1|B,3,160,256) -> small CNN -> screen features (160 cells x C) and a global token;
+        one screen is shared by all candidates (expanded to B) so the runtime pays for it once
+    each action k: token embedding + position MLP + screen features gathered around its pointer
+        (Gaussian weights over the cells: what lies under it at low resolution)
+        + for slots < crop_slots: a CNN over the native-resolution crop around its pointer
+        (propose at low resolution, check at native resolution: labels are readable there)
+    transformer over [global, last action, K actions] -> logit of the first token
+
+Trained with binary cross-entropy plus a ranking term (a demonstrated chunk must outscore the
+negatives made from the same screen), see models/train.py.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import codec
+from .layers import Block, conv_bn
+
+__all__ = ["CriticConfig", "Critic"]
+
+
+@dataclass
+class CriticConfig:
+    vocab_size: int  # V
+    chunk_size: int = 4  # K
+    crop_slots: int = 2  # P: slots 0..P-1 get a native crop
+    d_model: int = 64
+    n_heads: int = 4
+    layers: int = 2
+    ff_mult: int = 2
+    channels: tuple = (16, 32, 64, 64)  # screen CNN widths (strides 2, 4, 8, 16)
+    crop_channels: tuple = (16, 32, 48, 48)  # crop CNN widths (strides 2, 4, 8, 16)
+    sample_sigma: float = 0.8  # cells (of the 10x16 grid): how wide "under the pointer" is
+
+    def __post_init__(self):
+        self.channels = tuple(int(c) for c in self.channels)
+        self.crop_channels = tuple(int(c) for c in self.crop_channels)
+        for name in ("vocab_size", "chunk_size", "crop_slots", "d_model", "n_heads", "layers", "ff_mult"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"CriticConfig.{name} must be a positive integer, got {v!r}")
+        if self.crop_slots > self.chunk_size:
+            raise ValueError(f"CriticConfig.crop_slots must be <= chunk_size ({self.chunk_size}), got {self.crop_slots}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"CriticConfig.d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        for name in ("channels", "crop_channels"):
+            v = getattr(self, name)
+            if len(v) != 4 or min(v) < 1:
+                raise ValueError(f"CriticConfig.{name} must be 4 positive widths, got {v!r}")
+        if not self.sample_sigma > 0:
+            raise ValueError(f"CriticConfig.sample_sigma must be > 0, got {self.sample_sigma!r}")
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["channels"], d["crop_channels"] = list(self.channels), list(self.crop_channels)
+        return d
+
+
+class Critic(nn.Module):
+    INPUTS = ("image", "prev_action", "kinds", "pos", "crops")
+    OUTPUTS = ("score",)
+
+    def __init__(self, cfg: CriticConfig, export: bool = False):
+        super().__init__()
+        self.cfg = cfg
+        self.export = export  # True: forward returns probabilities (the ONNX output)
+        d = cfg.d_model
+        c = cfg.channels
+        self.cnn = nn.Sequential(conv_bn(3, c[0], 2), conv_bn(c[0], c[1], 2), conv_bn(c[1], c[2], 2), conv_bn(c[2], c[3], 2))
+        self.screen_tok = nn.Linear(c[3], d)
+        self.global_tok = nn.Linear(c[3], d)
+        k = cfg.crop_channels
+        self.crop_cnn = nn.Sequential(conv_bn(1, k[0], 2), conv_bn(k[0], k[1], 2), conv_bn(k[1], k[2], 2), conv_bn(k[2], k[3], 2))
+        ch, cw = codec.CROP_SIZE[1] // 16, codec.CROP_SIZE[0] // 16
+        self.crop_tok = nn.Linear(k[3] * ch * cw, d)
+        self.kind = nn.Embedding(cfg.vocab_size, d)
+        self.prev = nn.Embedding(cfg.vocab_size + 1, d)
+        self.pos = nn.Sequential(nn.Linear(4, d), nn.GELU(), nn.Linear(d, d))
+        self.slot = nn.Parameter(torch.randn(cfg.chunk_size + 2, d) * 0.02)
+        self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult) for _ in range(cfg.layers))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1))
+        gh, gw = codec.GRID_H // 2, codec.GRID_W // 2
+        cy = ((torch.arange(gh, dtype=torch.float32) + 0.5) / gh).repeat_interleave(gw)
+        cx = ((torch.arange(gw, dtype=torch.float32) + 0.5) / gw).repeat(gh)
+        self.register_buffer("cells", torch.stack([cx, cy], dim=1), persistent=False)  # (160, 2)
+        self.register_buffer("cell_scale", torch.tensor([gw, gh], dtype=torch.float32), persistent=False)
+
+    def forward(self, image, prev_action, kinds, pos, crops):
+        B, K = kinds.shape
+        P = self.cfg.crop_slots
+        f = self.cnn(image)  # (Bi, C, 10, 16)
+        cells = f.flatten(2).transpose(1, 2)  # (Bi, 160, C)
+        cells = cells.expand(B, -1, -1)  # (B, 160, C): one screen shared by all candidates
+        glob = self.global_tok(cells.mean(dim=1))  # (B, D)
+        # what lies under each pointer (low resolution)
+        diff = (pos[..., None, :2] - self.cells) * self.cell_scale  # (B, K, 160, 2) in cells
+        w = torch.softmax(-(diff * diff).sum(-1) / (2 * self.cfg.sample_sigma ** 2), dim=-1)  # (B, K, 160)
+        under = self.screen_tok(w @ cells)  # (B, K, D)
+        is_ptr = ((kinds >= 1) & (kinds <= max(codec.POINTER_TOKENS))).unsqueeze(-1).float()  # (B, K, 1)
+        act = self.kind(kinds) + self.pos(pos) + under * is_ptr  # (B, K, D)
+        # native-resolution crops of slots 0..P-1
+        cr = self.crop_cnn(crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]))  # (B*P, C, 2, 12)
+        cr = self.crop_tok(cr.flatten(1)).reshape(B, P, -1) * is_ptr[:, :P]  # (B, P, D)
+        if P < K:
+            cr = torch.cat([cr, torch.zeros_like(act[:, P:])], dim=1)  # (B, K, D)
+        act = act + cr
+        x = torch.cat([glob.unsqueeze(1), self.prev(prev_action).unsqueeze(1), act], dim=1) + self.slot  # (B, K+2, D)
+        for blk in self.blocks:
+            x = blk(x)
+        logit = self.head(self.norm(x[:, 0])).squeeze(-1)  # (B,)
+        return torch.sigmoid(logit) if self.export else logit
