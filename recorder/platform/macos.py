@@ -224,7 +224,11 @@ class Injector:
         self._p.scroll(int(clicks), _pause=False)
 
     def key(self, name: str, pressed: bool) -> None:
-        (self._p.keyDown if pressed else self._p.keyUp)(key_name(name), _pause=False)
+        k = key_name(name)
+        if len(k) > 1 and self._p.platformModule.keyboardMapping.get(k) is None:
+            # pyautogui would drop it silently (media keys other than volume, insert, ...)
+            raise DisplayError(f"key {name!r} cannot be sent on macOS (pyautogui has no key code for it)")
+        (self._p.keyDown if pressed else self._p.keyUp)(k, _pause=False)
 
     def hotkey(self, combo: str) -> None:
         """Press a combination like 'cmd+s', releasing in reverse order."""
