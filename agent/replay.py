@@ -26,6 +26,8 @@ def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) ->
                     + (" · compared with the agent" if agent else ""))
     agree = compared = 0
     blank = None
+    prev = agent.start_token if agent is not None else None
+    cursor = (0.5, 0.5)
     for i, a in enumerate(ep.actions, 1):
         frame = _frame(ep, a.get("frame"))
         if frame is None:
@@ -38,8 +40,11 @@ def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) ->
         else:
             note = ""
         if agent is not None:
-            decision = agent.decide(frame)
+            decision = agent.decide(frame, cursor, prev)
             same = agent.agrees(decision, a, frame)
+            prev = agent.token_of(a)
+            if a.get("x") is not None:
+                cursor = (a.get("x2", a["x"]), a.get("y2", a["y"]))
             compared += 1
             agree += int(same)
             note = (note + " " if note else "") + ("agent agrees" if same else "agent differs")

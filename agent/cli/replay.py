@@ -45,9 +45,10 @@ def run(args) -> int:
         return 0
     agent = None
     if args.bundle:
-        from recorder.errors import DeskactError
+        from ..decide import Agent
 
-        raise DeskactError("--bundle: comparing with a bundle needs the agent runtime, which is not built yet")
+        agent = Agent.load(args.bundle)
+        agent.pixel_scale = float(ep.meta.get("pixel_scale", 1.0))
     report_dir = Path(args.report) if args.report else Path(args.episode) / "replay-report"
     print(f"Replaying {ep.path} ({len(ep.actions)} actions, dry run: no input is sent)")
     summary = replay_dry(ep, report_dir, agent=agent)

@@ -1,0 +1,114 @@
+"""The agent's judgment on one screen: a bundle's policy proposes candidate chunks, the critic
+scores them in one batched call, and the best is taken only if it clears the bundle's abstain
+threshold. The candidate logic itself lives in models/candidates.py (shared with the trainer's
+offline evaluation, so the numbers there measure this path); this module adapts it to live
+frames and to the runtime loop (timings, re-checks, run-time variables)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models import bundle as bundle_mod
+from models import codec
+from models.candidates import Candidate, Decider
+from recorder.errors import DeskactError
+
+
+@dataclass
+class Decision:
+    chosen: list[dict] | None  # the chunk to execute, or None: abstain
+    score: float
+    candidates: list[dict] = field(default_factory=list)  # [{"actions", "score", "source"}] best first
+    timings: dict = field(default_factory=dict)
+    note: str = ""
+
+
+class Agent:
+    """`Agent.load(bundle)`; `decide(frame_bgr, cursor, prev_token)` -> Decision."""
+
+    def __init__(self, bundle, candidates: int = 16, threads: int = 1, pixel_scale: float = 1.0):
+        self.bundle = bundle
+        self.vocab = bundle.vocab
+        self.n = candidates
+        self.threshold = bundle.abstain_threshold
+        self.scroll_clicks = int(bundle.meta.get("scroll_clicks", 3))
+        self.pixel_scale = pixel_scale
+        self.decider = Decider(bundle, threads=threads)
+        self.variables: dict[str, str] = {}
+
+    @classmethod
+    def load(cls, path, **kw) -> "Agent":
+        return cls(bundle_mod.load(path), **kw)
+
+    @property
+    def start_token(self) -> int:
+        return self.vocab.start
+
+    def token_of(self, action: dict) -> int:
+        if action.get("kind") == "type" and action.get("text_id") is not None:  # a --var replaced it
+            action = {"kind": "type", "text": self.vocab.texts[action["text_id"]]}
+        t = self.vocab.token(action)
+        return self.vocab.start if t is None else t
+
+    def resolve_vars(self, variables: dict[str, str]) -> dict[str, str]:
+        """--var NAME=VALUE, NAME being a demonstrated text or text<i> -> {demonstrated text: value}."""
+        out = {}
+        for name, value in variables.items():
+            if name in self.vocab.texts:
+                out[name] = value
+            elif name.startswith("text") and name[4:].isdigit() and int(name[4:]) < len(self.vocab.texts):
+                out[self.vocab.texts[int(name[4:])]] = value
+            else:
+                known = ", ".join(f"text{i}={t!r}" for i, t in enumerate(self.vocab.texts)) or "none"
+                raise DeskactError(f"--var {name}: the bundle has no such typed text (its texts: {known})")
+        return out
+
+    def _actions(self, c: Candidate) -> list[dict]:
+        acts = c.actions(self.vocab, self.scroll_clicks)
+        for a in acts:
+            if a["kind"] == "type" and a["text"] in self.variables:
+                a["text"] = self.variables[a["text"]]
+        return acts
+
+    def decide(self, frame_bgr: np.ndarray, cursor, prev_token: int, skip: int = 0) -> Decision:
+        t0 = time.perf_counter()
+        rgb = codec.to_rgb(frame_bgr, "BGR")
+        cands = self.decider.decide(rgb, cursor, prev_token, scale=self.pixel_scale, n=self.n)
+        t1 = time.perf_counter()
+        listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
+        timings = {"policy+critic": t1 - t0}
+        pick = min(skip, len(listed) - 1)
+        best = listed[pick] if listed else None
+        if best is None or best["score"] < self.threshold:
+            score = best["score"] if best else 0.0
+            return Decision(None, score, listed, timings,
+                            f"abstained: the best candidate scores {score:.2f}, under the bundle's "
+                            f"threshold {self.threshold:.2f}")
+        return Decision(best["actions"], best["score"], listed, timings)
+
+    def recheck(self, frame_bgr: np.ndarray, rest: list[dict], cursor, prev_token: int) -> float:
+        """Critic score of the rest of a chunk on the current screen."""
+        K = self.bundle.chunk_size
+        tokens = [self.token_of(a) for a in rest][:K]
+        tokens = [codec.DONE if t == self.vocab.start else t for t in tokens]
+        kinds, pos = codec.encode_chunk(tokens, [codec.action_pos(a) for a in rest][:K], K)
+        rgb = codec.to_rgb(frame_bgr, "BGR")
+        image, gray = codec.preprocess(rgb), codec.to_gray(rgb)
+        (c,) = self.decider.score(image, gray, prev_token, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
+        return c.score
+
+    def agrees(self, decision: Decision, action: dict, frame_bgr: np.ndarray, tol_px: float = 12.0) -> bool:
+        """Would the agent's first action be the person's? Same kind (and key/text), and for
+        pointer actions within `tol_px` logical pixels."""
+        if not decision.chosen:
+            return False
+        a = decision.chosen[0]
+        if self.vocab.token(a) != self.vocab.token(action):
+            return False
+        if action.get("x") is None:
+            return True
+        h, w = frame_bgr.shape[:2]
+        s = self.pixel_scale
+        return np.hypot((a["x"] - action["x"]) * w / s, (a["y"] - action["y"]) * h / s) <= tol_px

@@ -1,0 +1,149 @@
+"""The runtime loop: look, decide (policy proposes, critic judges), act one action at a time,
+wait for the screen to settle, re-check the rest of the chunk, and stop with a reason.
+
+It knows nothing of ONNX: `agent` is an agent.decide.Agent (decide / recheck / token_of)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from .executor import describe
+from .report import draw_chunk
+from .safety import Limits, SafetyStop
+
+
+@dataclass
+class RunResult:
+    status: str  # done | abstain | limit | stopped | dry-run | error
+    reason: str
+    steps: int = 0  # actions executed
+    decisions: int = 0
+    seconds: float = 0.0
+    replans: int = 0
+    executed: list = field(default_factory=list)
+    abstain_image: str | None = None
+
+
+def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, confirm=None,
+             report=None, notify=print, out_dir: str | Path | None = None) -> RunResult:
+    """Run until done, abstain, a limit, or a safety stop. `confirm(frame, chunk)` returns
+    'yes' | 'skip' | 'quit' (the --confirm prompt); `report` is an agent.report.Report."""
+    t_start = time.monotonic()
+    res = RunResult(status="error", reason="")
+    prev = agent.start_token
+    cursor = _cursor(executor, screen)
+    skip_first = 0  # --confirm "skip": take the next best candidate instead
+
+    def finish(status, reason):
+        res.status, res.reason, res.seconds = status, reason, time.monotonic() - t_start
+        return res
+
+    try:
+        frame, _ = screen.settle(stop=stop, timeout=1.0)
+        while True:
+            if stop is not None and stop.is_set():
+                return finish("stopped", "stopped by the stop key")
+            why = limits.exceeded(res.steps)
+            if why:
+                return finish("limit", why)
+            t0 = time.perf_counter()
+            decision = agent.decide(frame, cursor, prev, skip=skip_first)
+            res.decisions += 1
+            timings = dict(decision.timings, decide=time.perf_counter() - t0)
+            if report is not None:
+                report.add_step(frame, decision.chosen, decision.candidates, timings, decision.note)
+            if decision.chosen is None:
+                res.abstain_image = _save(frame, out_dir, "abstain.png")
+                return finish("abstain", decision.note or "no candidate is good enough")
+            chunk = decision.chosen
+            notify(f"step {res.decisions}: {'; '.join(describe(a, executor.size) for a in chunk)} "
+                   f"(critic {decision.score:.2f}, {timings['decide'] * 1000:.0f} ms)")
+            if executor.dry_run:
+                return finish("dry-run", "dry run: no input was sent, so the screen cannot change; "
+                                         "this is what the agent would do first")
+            if confirm is not None:
+                answer = confirm(frame, chunk)
+                if answer == "quit":
+                    return finish("stopped", "stopped at the confirmation prompt")
+                if answer == "skip":
+                    skip_first += 1
+                    continue
+            skip_first = 0
+            for j, action in enumerate(chunk):
+                if action["kind"] == "done":
+                    return finish("done", "the agent finished the workflow (done)")
+                if j > 0:  # the rest of the chunk must still hold on the new screen
+                    score = agent.recheck(frame, chunk[j:], cursor, prev)
+                    if score < agent.threshold:
+                        res.replans += 1
+                        notify(f"  re-planning: the rest of the chunk no longer holds (critic {score:.2f})")
+                        break
+                if stop is not None and stop.is_set():
+                    return finish("stopped", "stopped by the stop key")
+                why = limits.exceeded(res.steps)
+                if why:
+                    return finish("limit", why)
+                if guard is not None:
+                    guard.check(getattr(executor, "pointer", None))
+                executor.execute(action)
+                res.steps += 1
+                res.executed.append(action)
+                prev = agent.token_of(action)
+                cursor = _cursor(executor, screen, cursor)
+                frame, _ = screen.settle(stop=stop)
+    except SafetyStop as e:
+        return finish("stopped", str(e))
+    except KeyboardInterrupt:
+        return finish("stopped", "interrupted (Ctrl+C)")
+    except Exception as e:
+        if type(e).__name__ == "FailSafeException":  # pyautogui's corner fail-safe
+            return finish("stopped", "pyautogui fail-safe: the pointer was moved to a screen corner")
+        raise
+
+
+def _cursor(executor, screen, default=(0.5, 0.5)):
+    """Where the agent left the pointer, normalised (the policy's `cursor` input)."""
+    p = getattr(executor, "pointer", None)
+    if p is None:
+        inj = getattr(executor, "injector", None)
+        if inj is None:
+            return default
+        p = inj.position()
+    w, h = screen.logical_size
+    return (min(max(p[0] / w, 0.0), 1.0), min(max(p[1] / h, 0.0), 1.0))
+
+
+def _save(frame, out_dir, name):
+    if out_dir is None:
+        return None
+    path = Path(out_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), frame)
+    return str(path)
+
+
+def confirm_in_terminal(out_dir: str | Path, ask=input, notify=print):
+    """The --confirm prompt: saves the screen with the chunk drawn on it, then asks."""
+    counter = {"n": 0}
+
+    def confirm(frame, chunk):
+        counter["n"] += 1
+        img = draw_chunk(frame.copy(), chunk)
+        path = _save(img, out_dir, f"confirm-{counter['n']:03d}.png")
+        notify(f"  where it would act: {path}")
+        while True:
+            try:
+                a = ask("  do this chunk? [y]es / [s]kip / [q]uit: ").strip().lower()
+            except EOFError:
+                return "quit"
+            if a in ("y", "yes", ""):
+                return "yes"
+            if a in ("s", "skip"):
+                return "skip"
+            if a in ("q", "quit"):
+                return "quit"
+
+    return confirm
