@@ -231,13 +231,23 @@ def load_frame(path) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
-def preprocess(frame_rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB screen of any size -> (3, INPUT_H, INPUT_W) float32 0..1 (OpenCV
-    INTER_AREA resize; aspect ratio is not kept: coordinates are normalised)."""
+def resize_input(frame_rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB screen of any size -> (INPUT_H, INPUT_W, 3) uint8 (OpenCV INTER_AREA;
+    the aspect ratio is not kept: coordinates are normalised)."""
     import cv2
 
-    small = cv2.resize(frame_rgb, (INPUT_W, INPUT_H), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(small.transpose(2, 0, 1), dtype=np.float32) * np.float32(1 / 255)
+    return cv2.resize(frame_rgb, (INPUT_W, INPUT_H), interpolation=cv2.INTER_AREA)
+
+
+def to_input(small_rgb: np.ndarray) -> np.ndarray:
+    """(INPUT_H, INPUT_W, 3) uint8 -> (3, INPUT_H, INPUT_W) float32 0..1."""
+    return np.ascontiguousarray(small_rgb.transpose(2, 0, 1), dtype=np.float32) * np.float32(1 / 255)
+
+
+def preprocess(frame_rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB screen -> (3, INPUT_H, INPUT_W) float32 0..1: the policy's and the
+    critic's `image` (add the batch axis)."""
+    return to_input(resize_input(frame_rgb))
 
 
 def to_gray(frame_rgb: np.ndarray) -> np.ndarray:

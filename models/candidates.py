@@ -1,0 +1,173 @@
+"""Candidate chunks and the critic's choice, with numpy, OpenCV and ONNX Runtime only (no torch):
+the reference the runtime (agent/) can call, and what the trainer's offline evaluation and
+the benchmark use, so the numbers measure the path the agent takes.
+
+Candidates come from (1) the pointer head's top peaks (non-maximum suppression over cells),
+(2) the kind head's runner-up token for the first slot, (3) exemplar matches: the bundle's
+native-resolution crops around demonstrated clicks, found on the current screen with
+normalised cross-correlation (grayscale, a few scales, |score| so inverted themes match too).
+The critic scores them all in one batched call, with one shared screen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import codec
+
+
+@dataclass
+class Candidate:
+    kinds: np.ndarray  # (K,) int64
+    pos: np.ndarray  # (K, 4) float32
+    source: str  # "policy", "policy:peak2", "policy:kind", "exemplar:<phase>"
+    score: float = float("nan")  # critic probability
+
+    def actions(self, vocab: codec.Vocab, scroll_clicks: int = 3) -> list[dict]:
+        return codec.decode_chunk(self.kinds, self.pos, vocab, scroll_clicks)
+
+
+def softmax(x, axis=-1):
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def slot_xy(logits, offset, cell=None) -> tuple[float, float]:
+    """(N,), (N, 2) of one slot -> normalised position of `cell` (default: the best)."""
+    cell = int(np.argmax(logits)) if cell is None else int(cell)
+    return codec.cell_to_xy(cell, offset[cell])
+
+
+def policy_candidates(out, k_points: int = 5, k_kinds: int = 2) -> list[Candidate]:
+    """Policy outputs of ONE sample (kind_logits (K,V), point_logits (K,N), point_offset (K,N,2),
+    end_logits, end_offset) -> candidates: the argmax chunk, its first pointer slot moved to the
+    next peaks, and the runner-up first token."""
+    kind_logits, pl, po, el, eo = (np.asarray(a) for a in out)
+    K = kind_logits.shape[0]
+    kinds = kind_logits.argmax(-1).astype(np.int64)
+    pos = np.zeros((K, 4), dtype=np.float32)
+    for k in range(K):
+        pos[k, :2] = slot_xy(pl[k], po[k])
+        pos[k, 2:] = slot_xy(el[k], eo[k]) if kinds[k] == codec.DRAG else pos[k, :2]
+    base = Candidate(kinds, _mask(kinds, pos), "policy")
+    cands = [base]
+    ptr = [k for k in range(K) if kinds[k] in codec.POINTER_TOKENS]
+    if ptr:
+        s = ptr[0]
+        for rank, cell in enumerate(codec.top_cells(pl[s], k_points)[1:], start=2):
+            p = pos.copy()
+            p[s, :2] = codec.cell_to_xy(cell, po[s, cell])
+            if kinds[s] != codec.DRAG:
+                p[s, 2:] = p[s, :2]
+            cands.append(Candidate(kinds.copy(), p, f"policy:peak{rank}"))
+    probs = softmax(kind_logits[0])
+    for t in np.argsort(-probs)[1:k_kinds]:
+        if probs[t] > 0.02:
+            k2 = kinds.copy()
+            k2[0] = t
+            cands.append(Candidate(k2, _mask(k2, pos), "policy:kind"))
+    return cands
+
+
+def _mask(kinds, pos):
+    pos = pos.copy()
+    pos[~np.isin(kinds, list(codec.POINTER_TOKENS))] = 0
+    return pos
+
+
+def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exemplar: int = 2,
+                    scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55) -> list[dict]:
+    """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
+    "scale", "token", "phase")]. -> [{"x", "y", "score", "token", "phase"}] best first."""
+    import cv2
+
+    H, W = gray.shape
+    g = cv2.resize(gray, (W // downsample, H // downsample), interpolation=cv2.INTER_AREA)
+    found = []
+    for img, meta in exemplars:
+        best = []
+        for s in scales:
+            f = scale / float(meta.get("scale", 1.0)) * s / downsample
+            tw, th = max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))
+            if tw >= g.shape[1] or th >= g.shape[0]:
+                continue
+            t = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
+            if float(t.std()) < 2.0:
+                continue  # a flat patch matches anywhere
+            res = np.abs(np.nan_to_num(cv2.matchTemplate(g, t, cv2.TM_CCOEFF_NORMED)))
+            for _ in range(per_exemplar):
+                _, v, _, (x, y) = cv2.minMaxLoc(res)
+                if v < min_score:
+                    break
+                best.append((float(v), (x + tw / 2) / g.shape[1], (y + th / 2) / g.shape[0]))
+                res[max(0, y - th // 2):y + th // 2 + 1, max(0, x - tw // 2):x + tw // 2 + 1] = 0
+        for v, x, y in sorted(best, reverse=True)[:per_exemplar]:
+            found.append({"x": x, "y": y, "score": v, "token": int(meta["token"]), "phase": int(meta["phase"])})
+    found.sort(key=lambda d: -d["score"])
+    out = []
+    for d in found:  # drop near-duplicates (in cells)
+        if all(abs(d["x"] - o["x"]) * codec.GRID_W >= 1 or abs(d["y"] - o["y"]) * codec.GRID_H >= 1 for o in out):
+            out.append(d)
+    return out
+
+
+def exemplar_candidates(base: Candidate, matches: list[dict], limit: int = 8) -> list[Candidate]:
+    """The policy's chunk with its first action replaced by each exemplar match."""
+    out = []
+    for m in matches[:limit]:
+        kinds, pos = base.kinds.copy(), base.pos.copy()
+        kinds[0] = m["token"]
+        pos[0] = (m["x"], m["y"], m["x"], m["y"])
+        out.append(Candidate(kinds, _mask(kinds, pos), f"exemplar:{m['phase']}"))
+    return out
+
+
+def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: float = 1.0):
+    """-> kinds (B,K), pos (B,K,4), crops (B,P,1,h,w) for the critic."""
+    kinds = np.stack([c.kinds for c in cands]).astype(np.int64)
+    pos = np.stack([c.pos for c in cands]).astype(np.float32)
+    crops = np.stack([codec.chunk_crops(gray, c.kinds, c.pos, slots, scale) for c in cands])
+    return kinds, pos, crops
+
+
+class Decider:
+    """policy.onnx + exemplars + critic.onnx on one screen -> candidates ranked by the critic."""
+
+    def __init__(self, bundle, threads: int = 1, exemplars: bool = True):
+        self.bundle = bundle
+        self.policy = bundle.session("policy", threads)
+        self.critic = bundle.session("critic", threads)
+        self.exemplars = [(bundle.exemplar_image(e), e) for e in bundle.exemplars] if exemplars else []
+
+    def exemplars_for(self, phase: int | None, window: int = 1):
+        if phase is None:
+            return self.exemplars
+        return [(img, m) for img, m in self.exemplars if abs(int(m["phase"]) - phase) <= window]
+
+    def propose(self, image: np.ndarray, cursor, prev_action: int, k_points: int = 5) -> tuple[list[Candidate], list]:
+        out = self.policy.run(None, {"image": image[None], "cursor": np.asarray(cursor, np.float32).reshape(1, 2),
+                                     "prev_action": np.array([prev_action], np.int64)})
+        return policy_candidates([o[0] for o in out], k_points), out
+
+    def score(self, image: np.ndarray, gray: np.ndarray, prev_action: int, cands: list[Candidate], scale: float = 1.0):
+        kinds, pos, crops = critic_batch(gray, cands, self.bundle.crop_slots, scale)
+        (score,) = self.critic.run(None, {"image": image[None], "prev_action": np.full((len(cands),), prev_action, np.int64),
+                                          "kinds": kinds, "pos": pos, "crops": crops})
+        for c, s in zip(cands, score.tolist()):
+            c.score = float(s)
+        return cands
+
+    def decide(self, frame_rgb: np.ndarray, cursor, prev_action: int, scale: float = 1.0, phase: int | None = None,
+               n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
+        """All candidates (at most n), best critic score first."""
+        image = codec.preprocess(frame_rgb)
+        gray = codec.to_gray(frame_rgb)
+        cands, _ = self.propose(image, cursor, prev_action)
+        if use_exemplars and self.exemplars:
+            matches = match_exemplars(gray, self.exemplars_for(phase), scale)
+            cands += exemplar_candidates(cands[0], matches, limit=max(0, n - len(cands)))
+        cands = cands[:n]
+        self.score(image, gray, prev_action, cands, scale)
+        return sorted(cands, key=lambda c: -c.score)

@@ -1,0 +1,393 @@
+"""Episodes -> training samples: steps with their chunk, augmentation that moves the labels
+along, and the critic's negatives. numpy + OpenCV (the nets' tensors are made in train.py).
+
+A *step* is one action of a demonstration with the screen just before it; its chunk is that
+action and the next chunk_size-1 ones (padded with done). Episodes whose outcome is failure
+never become policy samples: they give the critic negatives (the chunks that contain the
+wrong action: meta "fumble_action" when the recorder or demonstrator knows it, else the first
+action whose token differs from the demonstrations', else the last action: F8 is pressed
+right after the mistake).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from recorder.episode import Episode, find_episodes
+from recorder.errors import DeskactError, EpisodeError
+
+from . import codec
+
+EXEMPLAR_WINDOW = (128, 40)  # logical pixels around a demonstrated pointer action
+
+
+class DataError(DeskactError):
+    pass
+
+
+@dataclass
+class Step:
+    episode: int  # index into Data.episodes
+    index: int  # position of the action in its episode's token sequence (its phase)
+    small: np.ndarray  # (INPUT_H, INPUT_W, 3) uint8 RGB: codec.resize_input of the frame
+    gray: np.ndarray  # (H, W) uint8 native-resolution grayscale frame (for crops)
+    scale: float  # frame pixels per logical pixel
+    screen: tuple  # logical (w, h)
+    cursor: np.ndarray  # (2,) float32 normalised: where the previous pointer action left it
+    prev: int  # token of the previous action (vocab.start at first)
+    kinds: np.ndarray  # (K,) int64
+    pos: np.ndarray  # (K, 4) float32
+    frame_path: Path | None = None  # the native frame on disk (re-read for evaluation)
+
+    def tol(self, px: float) -> np.ndarray:
+        """A distance in logical pixels as normalised (x, y)."""
+        return np.array([px / self.screen[0], px / self.screen[1]], dtype=np.float32)
+
+
+@dataclass
+class LoadedEpisode:
+    path: Path
+    outcome: str
+    meta: dict
+    tokens: list
+    positions: list
+    frames: list  # frame file name per action (None: no frame)
+    episode: Episode
+    role: str = "demo"  # "demo" (policy + critic positives) | "failure" (critic negatives)
+    steps: list = field(default_factory=list)
+    fail_from: int | None = None
+
+
+def scan(paths, failure_paths=(), skip_bad: bool = False):
+    """Find and load episodes -> (demos, failures, skipped [(path, reason)]). Without skip_bad the
+    first bad episode raises its one-line error."""
+    try:
+        found = [(p, "demo") for p in find_episodes(paths)]
+        found += [(p, "failure") for p in find_episodes(failure_paths)]
+    except EpisodeError as e:
+        raise DataError(str(e)) from None
+    if not found:
+        where = ", ".join(str(p) for p in list(paths) + list(failure_paths)) or "(none given)"
+        raise DataError(f"no episodes found in {where} (an episode is a folder with meta.json)")
+    demos, fails, skipped = [], [], []
+    for path, role in found:
+        try:
+            ep = Episode.load(path)
+            le = _tokenise(ep, role)
+        except (DeskactError, OSError, ValueError, KeyError, TypeError) as e:
+            msg = str(e) if isinstance(e, DeskactError) else f"{path}: unreadable episode ({type(e).__name__}: {e})"
+            if not skip_bad:
+                raise DataError(f"{msg} (use --skip-bad to train on the good episodes)") from None
+            skipped.append((str(path), msg))
+            continue
+        (fails if le.role == "failure" else demos).append(le)
+    return demos, fails, skipped
+
+
+def _tokenise(ep: Episode, role: str) -> LoadedEpisode:
+    rows = []
+    for a in ep.actions:
+        if a.get("kind") in ("scroll",) and not float(a.get("dy", 0) or 0):
+            continue  # horizontal-only scroll: not in the vocabulary
+        if a.get("kind") not in codec.FIXED_TOKENS + ("scroll", "key", "type"):
+            continue
+        rows.append(a)
+    if not rows:
+        raise EpisodeError(f"{ep.path}: empty episode (no actions{', cut off' if ep.truncated else ''})")
+    if not any(r.get("frame") for r in rows):
+        raise EpisodeError(f"{ep.path}: no frames for its actions (cut off before the first frame was written?)")
+    outcome = ep.outcome
+    if role == "demo" and outcome == "failure":
+        role = "failure"
+    if role == "failure" and outcome == "success":
+        role = "demo"  # a successful practice run is a demonstration too
+    s = ep.meta.get("screen", {})
+    if not (isinstance(s, dict) and s.get("width") and s.get("height")):
+        raise EpisodeError(f"{ep.path}: meta.json has no screen size")
+    return LoadedEpisode(path=ep.path, outcome=outcome, meta=ep.meta, tokens=[], positions=[],
+                         frames=[r.get("frame") for r in rows], episode=ep, role=role,
+                         steps=rows)  # steps holds the raw rows until build()
+
+
+def build_vocab(episodes) -> codec.Vocab:
+    return codec.Vocab.build(a for le in episodes for a in le.steps)
+
+
+def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, consensus=None) -> None:
+    """Turn a scanned episode into steps (loads its frames). Raises EpisodeError on a corrupt frame."""
+    rows = le.steps
+    toks, poss, frames = [], [], []
+    for a in rows:
+        t = vocab.token(a)
+        if t is None:
+            continue
+        toks.append(t)
+        poss.append(codec.action_pos(a))
+        frames.append(a.get("frame"))
+    le.tokens, le.positions, le.frames = toks, poss, frames
+    if le.role == "failure":
+        le.fail_from = failure_index(le, consensus)
+    sw, sh = int(le.meta["screen"]["width"]), int(le.meta["screen"]["height"])
+    cursor = _first_pointer(le.episode)
+    steps = []
+    cache: dict[str, tuple] = {}
+    for j, (t, p, fname) in enumerate(zip(toks, poss, frames)):
+        if fname:
+            if le.role == "failure" and not (le.fail_from - chunk_size < j <= le.fail_from):
+                pass  # only chunks that contain the wrong action are labelled
+            else:
+                if fname not in cache:
+                    try:
+                        rgb = codec.load_frame(le.episode.frame_path(fname))
+                    except codec.CodecError:
+                        raise EpisodeError(f"{le.path}: frame {fname} is corrupt") from None
+                    cache[fname] = (codec.resize_input(rgb), codec.to_gray(rgb), rgb.shape[1] / sw)
+                small, gray, scale = cache[fname]
+                kinds, pos = codec.encode_chunk(toks[j:], poss[j:], chunk_size)
+                steps.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
+                                  cursor=np.array(cursor, dtype=np.float32), prev=toks[j - 1] if j else vocab.start,
+                                  kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname)))
+        if t in codec.POINTER_TOKENS:
+            cursor = (p[2], p[3])
+    le.steps = steps
+
+
+def _first_pointer(ep: Episode) -> tuple[float, float]:
+    w, h = ep.screen_size
+    for e in ep.events:
+        if e.get("x") is not None and e.get("y") is not None:
+            return (float(np.clip(e["x"] / w, 0, 1)), float(np.clip(e["y"] / h, 0, 1)))
+    return (0.5, 0.5)
+
+
+def consensus_tokens(demos) -> list:
+    seqs = Counter(tuple(le.tokens) for le in demos if le.tokens)
+    return list(seqs.most_common(1)[0][0]) if seqs else []
+
+
+def failure_index(le: LoadedEpisode, consensus) -> int:
+    n = len(le.tokens)
+    fa = le.meta.get("fumble_action", le.meta.get("failed_at_action"))
+    if isinstance(fa, int) and 0 <= fa < n:
+        return fa
+    for j, t in enumerate(le.tokens):
+        if consensus is not None and (j >= len(consensus) or consensus[j] != t):
+            return j
+    return n - 1
+
+
+# ----- widgets and exemplars -------------------------------------------------------------------
+def widget_boxes(gray: np.ndarray, scale: float) -> np.ndarray:
+    """Rough boxes of things one could click (edges -> contours), normalised (x0, y0, x1, y1)."""
+    import cv2
+
+    h, w = gray.shape
+    small = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    edges = cv2.Canny(small, 40, 120)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    out = []
+    s = 2.0 / scale  # half-res pixels -> logical pixels
+    for c in contours:
+        x, y, bw, bh = cv2.boundingRect(c)
+        if 10 <= bw * s <= 500 and 8 <= bh * s <= 120:
+            out.append((x * 2 / w, y * 2 / h, (x + bw) * 2 / w, (y + bh) * 2 / h))
+    return np.array(out, dtype=np.float32).reshape(-1, 4)
+
+
+def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float) -> np.ndarray:
+    """Native-resolution uint8 crop of EXEMPLAR_WINDOW logical pixels centred on (x, y)."""
+    ww, wh = round(EXEMPLAR_WINDOW[0] * scale), round(EXEMPLAR_WINDOW[1] * scale)
+    crop = codec.cut_crop(gray, x, y, 1.0, window=(ww, wh), size=(ww, wh))
+    return np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+# ----- augmentation ----------------------------------------------------------------------------
+def random_affine(rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A 2x3 map of normalised coordinates: a screen/window shift and a scale change (the
+    resolution and theme-size changes a UI goes through)."""
+    if rng.random() < 0.15 * strength + (1 - strength):
+        return np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float64)
+    s = np.exp(rng.uniform(np.log(0.8), np.log(1.25)) * strength)
+    sx = s * np.exp(rng.uniform(-0.1, 0.1) * strength)
+    sy = s * np.exp(rng.uniform(-0.1, 0.1) * strength)
+    tx, ty = rng.uniform(-0.3, 0.3, size=2) * strength
+    cx, cy = rng.uniform(0.2, 0.8, size=2)
+    return np.array([[sx, 0, cx - sx * cx + tx], [0, sy, cy - sy * cy + ty]], dtype=np.float64)
+
+
+def apply_affine_points(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """pts (..., 2) normalised -> transformed."""
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def warp_small(small: np.ndarray, m: np.ndarray) -> np.ndarray:
+    import cv2
+
+    if np.allclose(m, [[1, 0, 0], [0, 1, 0]]):
+        return small
+    W, H = codec.INPUT_W, codec.INPUT_H
+    mp = m.copy()
+    mp[0, 2] *= W
+    mp[1, 2] *= H
+    return cv2.warpAffine(small, mp, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def colour_jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """(H, W, 3) uint8 -> (3, H, W) float32 0..1 with theme-like colour changes: channel
+    shuffle, inversion (dark themes), grayscale, gain and bias, a little noise."""
+    x = img.astype(np.float32) * np.float32(1 / 255)
+    if rng.random() < 0.8 * strength:
+        if rng.random() < 0.5:
+            x = x[..., rng.permutation(3)]
+        if rng.random() < 0.3:
+            x = 1.0 - x
+        if rng.random() < 0.2:
+            x = np.repeat(x.mean(-1, keepdims=True), 3, axis=-1)
+        gain = rng.uniform(0.6, 1.4) * rng.uniform(0.85, 1.15, size=3)
+        bias = rng.uniform(-0.15, 0.15) + rng.uniform(-0.05, 0.05, size=3)
+        x = x * gain.astype(np.float32) + bias.astype(np.float32)
+        x = x + rng.normal(0, 0.015, size=x.shape).astype(np.float32)
+        x = np.clip(x, 0.0, 1.0)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def crop_jitter(c: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < 0.3:
+        c = 1.0 - c
+    c = c * np.float32(rng.uniform(0.7, 1.3)) + np.float32(rng.uniform(-0.15, 0.15))
+    return np.clip(c + rng.normal(0, 0.02, size=c.shape).astype(np.float32), 0, 1)
+
+
+def augmented_view(step: Step, rng: np.random.Generator, strength: float = 1.0, tries: int = 5):
+    """One augmented (image (3,H,W) float32, cursor (2,), pos (K,4)) of a step; pointer labels move
+    with the screen (an augmentation that would push one off screen is drawn again)."""
+    ptr = np.isin(step.kinds, list(codec.POINTER_TOKENS))
+    for _ in range(tries):
+        m = random_affine(rng, strength)
+        pos = step.pos.copy()
+        pos[:, :2] = apply_affine_points(m, step.pos[:, :2])
+        pos[:, 2:] = apply_affine_points(m, step.pos[:, 2:])
+        pos[~ptr] = 0
+        cur = apply_affine_points(m, step.cursor)
+        if np.all((pos[ptr] > 0.004) & (pos[ptr] < 0.996)):
+            return colour_jitter(warp_small(step.small, m), rng, strength), np.clip(cur, 0, 1).astype(np.float32), pos
+    return colour_jitter(step.small, rng, strength), step.cursor.copy(), step.pos.copy()
+
+
+# ----- critic negatives ------------------------------------------------------------------------
+class NegativeMaker:
+    """Negatives for a demonstrated step: a click moved onto another widget (detected boxes,
+    other phases' click spots, the policy's own wrong peaks), a wrong key or text, a wrong order,
+    a chunk from another phase of the task."""
+
+    KINDS = ("moved", "moved", "moved", "token", "order", "phase")
+
+    def __init__(self, steps_by_episode: dict, vocab: codec.Vocab, tol_px: float = 12.0):
+        self.by_ep = steps_by_episode
+        self.vocab = vocab
+        self.tol_px = tol_px
+        self.boxes: dict[int, np.ndarray] = {}
+        self.hard: dict[int, list] = {}  # id(step) -> normalised points the policy wrongly proposed
+
+    def _boxes(self, step: Step) -> np.ndarray:
+        key = id(step.gray)
+        if key not in self.boxes:
+            self.boxes[key] = widget_boxes(step.gray, step.scale)
+        return self.boxes[key]
+
+    def _far(self, step: Step, p, q, factor: float = 2.0) -> bool:
+        d = (np.asarray(p[:2]) - np.asarray(q[:2])) * np.array(step.screen)
+        return float(np.hypot(*d)) > factor * self.tol_px
+
+    def _outside_target(self, step: Step, p, truth) -> bool:
+        """p is not in the smallest detected box around the true point (the same widget)."""
+        boxes = self._boxes(step)
+        inside = (boxes[:, 0] <= truth[0]) & (truth[0] <= boxes[:, 2]) & (boxes[:, 1] <= truth[1]) & (truth[1] <= boxes[:, 3])
+        if inside.any():
+            b = boxes[inside][np.argmin(((boxes[inside, 2:] - boxes[inside, :2]).prod(1)))]
+            if b[0] <= p[0] <= b[2] and b[1] <= p[1] <= b[3]:
+                return False
+        return self._far(step, p, truth)
+
+    def moved_points(self, step: Step, slot: int) -> list:
+        truth = step.pos[slot, :2]
+        pts = [tuple(((b[:2] + b[2:]) / 2).tolist()) for b in self._boxes(step)]
+        for other in self.by_ep.get(step.episode, []):
+            for k in range(len(other.kinds)):
+                if other.kinds[k] in codec.POINTER_TOKENS:
+                    pts.append(tuple(other.pos[k, :2].tolist()))
+        pts += self.hard.get(id(step), []) * 3
+        return [p for p in pts if self._outside_target(step, p, truth)]
+
+    def make(self, step: Step, rng: np.random.Generator, kind: str | None = None):
+        """-> (kinds, pos) of a negative chunk for this step, or None if that kind does not apply."""
+        kinds, pos = step.kinds.copy(), step.pos.copy()
+        kind = kind or self.KINDS[rng.integers(len(self.KINDS))]
+        ptr_slots = [k for k in range(len(kinds)) if kinds[k] in codec.POINTER_TOKENS]
+        if kind == "moved" and ptr_slots:
+            slot = ptr_slots[0] if rng.random() < 0.8 else ptr_slots[rng.integers(len(ptr_slots))]
+            pts = self.moved_points(step, slot)
+            if pts and rng.random() < 0.85:
+                p = pts[rng.integers(len(pts))]
+                p = np.array(p) + rng.normal(0, 0.3, 2) * step.tol(self.tol_px)
+            else:
+                for _ in range(10):
+                    p = rng.uniform(0.02, 0.98, 2)
+                    if self._outside_target(step, p, pos[slot, :2]):
+                        break
+                else:
+                    return None
+            pos[slot, :2] = np.clip(p, 0, 1)
+            if kinds[slot] != codec.DRAG:
+                pos[slot, 2:] = pos[slot, :2]
+            return kinds, pos
+        if kind == "token":
+            slots = [k for k in range(len(kinds)) if kinds[k] != codec.DONE] or [0]
+            slot = slots[rng.integers(len(slots))]
+            alt = [t for t in range(len(self.vocab)) if t != kinds[slot]]
+            same_family = [t for t in alt if self.vocab.tokens[t].split(":")[0] == self.vocab.tokens[kinds[slot]].split(":")[0]]
+            pool = same_family if (same_family and rng.random() < 0.7) else alt
+            if not pool:
+                return None
+            t = pool[rng.integers(len(pool))]
+            kinds[slot] = t
+            if t in codec.POINTER_TOKENS and not pos[slot].any():
+                pos[slot] = np.tile(rng.uniform(0.05, 0.95, 2), 2)
+            if t not in codec.POINTER_TOKENS:
+                pos[slot] = 0
+            return kinds, pos
+        if kind == "order":
+            n = int((kinds != codec.DONE).sum())
+            pairs = [(a, b) for a in range(n) for b in range(a + 1, n) if kinds[a] != kinds[b] or self._far(step, pos[a], pos[b])]
+            if not pairs:
+                return None
+            a, b = pairs[rng.integers(len(pairs))]
+            kinds[[a, b]], pos[[a, b]] = kinds[[b, a]], pos[[b, a]]
+            return kinds, pos
+        if kind == "phase":
+            others = [o for o in self.by_ep.get(step.episode, []) if o.index != step.index and not self._same(step, o)]
+            if not others:
+                return None
+            o = others[rng.integers(len(others))]
+            return o.kinds.copy(), o.pos.copy()
+        return None
+
+    def _same(self, a: Step, b: Step) -> bool:
+        if not np.array_equal(a.kinds, b.kinds):
+            return False
+        ptr = np.isin(a.kinds, list(codec.POINTER_TOKENS))
+        return not any(self._far(a, a.pos[k], b.pos[k], 1.0) for k in np.flatnonzero(ptr))
+
+    def negatives(self, step: Step, rng: np.random.Generator, n: int) -> list:
+        out = []
+        for _ in range(n * 4):
+            r = self.make(step, rng)
+            if r is not None:
+                out.append(r)
+                if len(out) == n:
+                    break
+        return out

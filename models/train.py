@@ -1,0 +1,574 @@
+"""`deskact train`: episodes -> a bundle (policy.onnx, critic.onnx, exemplars, bundle.json).
+
+    scan + load episodes (one clear line per bad one; --skip-bad keeps going and lists them)
+    split the demonstrations: held-out episodes are never trained on (validation, offline
+        evaluation and the abstain threshold use only them)
+    train the policy (augmented steps), mine the policy's wrong peaks as hard negatives,
+    train the critic (BCE + ranking: each demonstrated chunk against negatives of the same screen,
+        plus chunks from failed episodes)
+    export both to ONNX, check ONNX Runtime against PyTorch, evaluate the exported models on the
+        held-out episodes through the same candidate path the agent uses (models/candidates.py),
+        calibrate the abstain threshold, write bundle.json (written into a temporary folder
+        and moved into place at the end: a failed run leaves nothing half-written)
+Same seed, same data, same machine: same weights and numbers (seeded torch and numpy,
+deterministic algorithms, single-threaded data preparation, a fixed thread count).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from recorder.episode import write_json_atomic
+from recorder.errors import DeskactError, EpisodeError
+
+from . import bundle as bundle_mod
+from . import codec, dataset
+from .candidates import Decider, exemplar_candidates, match_exemplars, policy_candidates
+from .critic import Critic, CriticConfig
+from .export import export_and_check
+from .policy import Policy, PolicyConfig, policy_loss
+
+
+@dataclass
+class TrainConfig:
+    # --- data ---
+    chunk_size: int = 4  # K actions per chunk
+    holdout: float = 0.2  # share of demonstrations held out for validation and evaluation
+    skip_bad: bool = False  # train on the good episodes, list the bad ones
+    tolerance_px: float = 12.0  # a click is right within this many logical pixels
+    augment: float = 1.0  # augmentation strength 0..1
+    crop_slots: int = 2  # chunk slots that get a native-resolution crop for the critic
+    max_exemplars_per_phase: int = 4
+    # --- optimisation ---
+    steps: int = 300  # policy optimiser steps
+    critic_steps: int | None = None  # default: same as steps
+    batch_size: int = 24
+    critic_groups: int = 6  # screens per critic batch (each: 1 positive + critic_negatives)
+    critic_negatives: int = 3
+    critic_failures: int = 6  # chunks from failed episodes per critic batch (when there are any)
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    rank_weight: float = 1.0
+    val_every: int = 50
+    seed: int = 0
+    threads: int = 2
+    # --- model sizes ---
+    policy: dict = field(default_factory=dict)  # PolicyConfig overrides
+    critic: dict = field(default_factory=dict)  # CriticConfig overrides
+
+    def __post_init__(self):
+        def bad(name, why):
+            raise ValueError(f"TrainConfig.{name} {why}, got {getattr(self, name)!r}")
+
+        for name in ("chunk_size", "steps", "batch_size", "critic_groups", "val_every", "threads", "crop_slots"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                bad(name, "must be a positive integer")
+        if self.critic_steps is not None and (not isinstance(self.critic_steps, int) or self.critic_steps < 1):
+            bad("critic_steps", "must be a positive integer")
+        if self.crop_slots > self.chunk_size:
+            bad("crop_slots", f"must be at most chunk_size ({self.chunk_size})")
+        if not 0.0 <= self.holdout < 1.0:
+            bad("holdout", "must be within 0..1")
+        if not 0.0 <= self.augment <= 1.0:
+            bad("augment", "must be within 0..1")
+        if not self.tolerance_px > 0:
+            bad("tolerance_px", "must be > 0")
+        if not self.lr > 0:
+            bad("lr", "must be > 0")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            bad("seed", "must be a non-negative integer")
+
+
+class TrainError(DeskactError):
+    pass
+
+
+Progress = "callable(stage: str, step: int, total: int, info: dict)"
+
+
+def _noop(stage, step, total, info):
+    pass
+
+
+# ----- tensors -------------------------------------------------------------------------------------
+def policy_batch(steps, rng, n, strength):
+    imgs, curs, prevs, kinds, poss = [], [], [], [], []
+    for i in rng.integers(len(steps), size=n):
+        s = steps[i]
+        img, cur, pos = dataset.augmented_view(s, rng, strength)
+        imgs.append(img), curs.append(cur), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pos)
+    return (torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(curs)),
+            torch.tensor(prevs, dtype=torch.int64), torch.from_numpy(np.stack(kinds)),
+            torch.from_numpy(np.stack(poss)))
+
+
+def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
+    out = np.zeros((slots, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]), dtype=np.float32)
+    for k in range(slots):
+        if kinds[k] in codec.POINTER_TOKENS:
+            if rng is None:
+                out[k, 0] = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale)
+            else:
+                j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
+                out[k, 0] = dataset.crop_jitter(codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j), rng)
+    return out
+
+
+def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots):
+    """-> tensors (image, prev, kinds, pos, crops, label) and groups [(pos_index, [neg indices])]."""
+    imgs, prevs, kinds, poss, crops, labels, groups = [], [], [], [], [], [], []
+    for i in rng.integers(len(train_steps), size=cfg.critic_groups):
+        s = train_steps[i]
+        m = dataset.random_affine(rng, cfg.augment)
+        img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
+        jit = s.pos.copy()
+        jit[:, :2] += rng.uniform(-0.6, 0.6, size=(len(jit), 2)) * s.tol(cfg.tolerance_px)
+        jit[:, 2:] = np.where(s.kinds[:, None] == codec.DRAG, jit[:, 2:], jit[:, :2])
+        jit[~np.isin(s.kinds, list(codec.POINTER_TOKENS))] = 0
+        chunks = [(s.kinds, np.clip(jit, 0, 1), 1.0)] + [(k, p, 0.0) for k, p in negmaker.negatives(s, rng, cfg.critic_negatives)]
+        first = len(labels)
+        for k, p, y in chunks:
+            pt = p.copy()
+            pt[:, :2], pt[:, 2:] = dataset.apply_affine_points(m, p[:, :2]), dataset.apply_affine_points(m, p[:, 2:])
+            pt[~np.isin(k, list(codec.POINTER_TOKENS))] = 0
+            imgs.append(img), prevs.append(s.prev), kinds.append(k), poss.append(np.clip(pt, 0, 1).astype(np.float32))
+            crops.append(_crops(s, k, p, slots, rng, jitter_px=2.0)), labels.append(y)
+        groups.append((first, list(range(first + 1, len(labels)))))
+    if fail_steps:
+        for i in rng.integers(len(fail_steps), size=cfg.critic_failures):
+            s = fail_steps[i]
+            img, _, pt = dataset.augmented_view(s, rng, cfg.augment)
+            imgs.append(img), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
+            crops.append(_crops(s, s.kinds, s.pos, slots, rng, jitter_px=2.0)), labels.append(0.0)
+    t = (torch.from_numpy(np.stack(imgs)), torch.tensor(prevs, dtype=torch.int64), torch.from_numpy(np.stack(kinds)),
+         torch.from_numpy(np.stack(poss)), torch.from_numpy(np.stack(crops)), torch.tensor(labels, dtype=torch.float32))
+    return t, groups
+
+
+def critic_loss(logits, labels, groups, rank_weight):
+    bce = F.binary_cross_entropy_with_logits(logits, labels)
+    pairs = [(p, n) for p, negs in groups for n in negs]
+    rank = torch.zeros(())
+    if pairs:
+        p = torch.tensor([a for a, _ in pairs])
+        n = torch.tensor([b for _, b in pairs])
+        rank = F.softplus(logits[n] - logits[p] + 1.0).mean()
+    return bce + rank_weight * rank, {"bce": float(bce.detach()), "rank": float(rank.detach())}
+
+
+def _lr(step, total, base):
+    warm = max(1, min(20, total // 10))
+    if step < warm:
+        return base * (step + 1) / warm
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
+
+
+# ----- evaluation ------------------------------------------------------------------------------------
+def _dist_px(step, a, b) -> float:
+    d = (np.asarray(a[:2], dtype=np.float64) - np.asarray(b[:2], dtype=np.float64)) * np.array(step.screen)
+    return float(np.hypot(*d))
+
+
+@torch.no_grad()
+def validate_policy(policy, steps, tol_px) -> dict:
+    """Slot-0 click and kind accuracy of the PyTorch policy on un-augmented steps."""
+    if not steps:
+        return {}
+    policy.eval()
+    img = torch.from_numpy(np.stack([codec.to_input(s.small) for s in steps]))
+    cur = torch.from_numpy(np.stack([s.cursor for s in steps]))
+    prev = torch.tensor([s.prev for s in steps], dtype=torch.int64)
+    out = [o.numpy() for o in policy(img, cur, prev)]
+    policy.train()
+    clicks = hits = kind_ok = 0
+    for i, s in enumerate(steps):
+        c = policy_candidates([o[i] for o in out], k_points=1)[0]
+        kind_ok += int(c.kinds[0] == s.kinds[0])
+        if s.kinds[0] in codec.POINTER_TOKENS:
+            clicks += 1
+            hits += int(c.kinds[0] in codec.POINTER_TOKENS and _dist_px(s, c.pos[0], s.pos[0]) <= tol_px)
+    return {"click_accuracy": hits / clicks if clicks else None, "kind_accuracy": kind_ok / len(steps)}
+
+
+def auc(pos_scores, neg_scores) -> float | None:
+    """Probability that a positive outscores a negative (ties count half)."""
+    p, n = np.asarray(pos_scores, dtype=np.float64), np.asarray(neg_scores, dtype=np.float64)
+    if not len(p) or not len(n):
+        return None
+    return float(((p[:, None] > n[None]).sum() + 0.5 * (p[:, None] == n[None]).sum()) / (len(p) * len(n)))
+
+
+def calibrate_threshold(pos_scores, neg_scores, default: float = 0.5) -> float:
+    """The critic probability that best separates held-out positives from negatives (max
+    TPR - FPR; the lower one of a tie, so demonstrated actions are not refused)."""
+    p, n = np.asarray(pos_scores), np.asarray(neg_scores)
+    if not len(p) or not len(n):
+        return default
+    best, best_t = -2.0, default
+    for t in np.unique(np.concatenate([p, n])):
+        j = (p >= t).mean() - (n >= t).mean()
+        if j > best + 1e-12:
+            best, best_t = j, float(t)
+    lower = n[n < best_t]
+    return float((best_t + lower.max()) / 2) if len(lower) else best_t
+
+
+def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainConfig, seed: int,
+             progress=_noop, label: str = "evaluate") -> tuple[dict, list, list]:
+    """Offline evaluation of the exported models on (held-out) steps, through the runtime's
+    candidate path. -> (metrics, positive scores, negative scores)."""
+    rng = np.random.default_rng(seed)
+    n_click = hit_policy = hit_top = hit_decision = kind_ok = kind_all = slots_all = 0
+    pos_scores, neg_scores, pair_ok, pair_n = [], [], 0, 0
+    for si, s in enumerate(steps):
+        progress(label, si, len(steps), {})
+        rgb = codec.load_frame(s.frame_path)
+        image, gray = codec.preprocess(rgb), codec.to_gray(rgb)
+        cands, out = decider.propose(image, s.cursor, s.prev)
+        base = cands[0]
+        kind_ok += int(base.kinds[0] == s.kinds[0])
+        kind_all += int((base.kinds == s.kinds).sum())
+        slots_all += len(s.kinds)
+        exm = match_exemplars(gray, decider.exemplars_for(s.index), s.scale) if decider.exemplars else []
+        allc = (cands + exemplar_candidates(base, exm, limit=16 - len(cands)))[:16]
+        decider.score(image, gray, s.prev, allc, s.scale)
+        best = max(allc, key=lambda c: c.score)
+        if s.kinds[0] in codec.POINTER_TOKENS:
+            n_click += 1
+            ok = lambda c: c.kinds[0] == s.kinds[0] and _dist_px(s, c.pos[0], s.pos[0]) <= cfg.tolerance_px  # noqa: E731
+            hit_policy += int(base.kinds[0] in codec.POINTER_TOKENS and _dist_px(s, base.pos[0], s.pos[0]) <= cfg.tolerance_px)
+            hit_top += int(any(ok(c) for c in allc))
+            hit_decision += int(ok(best))
+        # critic ranking: the demonstrated chunk against negatives of the same screen
+        negs = negmaker.negatives(s, rng, 4)
+        chunks = [dataset_chunk(s.kinds, s.pos)] + [dataset_chunk(k, p) for k, p in negs]
+        scored = decider.score(image, gray, s.prev, chunks, s.scale)
+        pos_scores.append(scored[0].score)
+        neg_scores += [c.score for c in scored[1:]]
+        pair_ok += sum(int(scored[0].score > c.score) for c in scored[1:])
+        pair_n += len(scored) - 1
+    fail_scores = []
+    for s in fail_steps:
+        rgb = codec.load_frame(s.frame_path)
+        (c,) = decider.score(codec.preprocess(rgb), codec.to_gray(rgb), s.prev, [dataset_chunk(s.kinds, s.pos)], s.scale)
+        fail_scores.append(c.score)
+    metrics = {
+        "steps": len(steps), "pointer_steps": n_click,
+        "click_accuracy": _ratio(hit_policy, n_click),  # policy alone, top-1
+        "decision_click_accuracy": _ratio(hit_decision, n_click),  # candidates + critic choice
+        "candidate_recall": _ratio(hit_top, n_click),  # a right click among the candidates
+        "kind_accuracy": _ratio(kind_ok, len(steps)),  # first action's token
+        "kind_accuracy_all_slots": _ratio(kind_all, slots_all),
+        "critic_auc": auc(pos_scores, neg_scores + fail_scores),
+        "critic_auc_failures": auc(pos_scores, fail_scores),
+        "critic_pair_accuracy": _ratio(pair_ok, pair_n),  # demonstrated > negative, same screen
+        "failure_chunks": len(fail_steps),
+        "tolerance_px": cfg.tolerance_px,
+    }
+    return metrics, pos_scores, neg_scores + fail_scores
+
+
+def dataset_chunk(kinds, pos):
+    from .candidates import Candidate
+
+    return Candidate(np.asarray(kinds, np.int64), np.asarray(pos, np.float32), "eval")
+
+
+def _ratio(a, b):
+    return round(a / b, 4) if b else None
+
+
+# ----- the whole run ----------------------------------------------------------------------------------
+def _split(items, frac, rng, keep_one=True):
+    n = len(items)
+    k = int(round(frac * n))
+    if frac > 0 and n >= 2:
+        k = min(max(k, 1), n - 1)
+    else:
+        k = 0
+    order = rng.permutation(n)
+    held = sorted(order[:k].tolist())
+    return [items[i] for i in range(n) if i not in held], [items[i] for i in held]
+
+
+def _build_all(eps, vocab, cfg, consensus, skipped, start=0):
+    good = []
+    for le in eps:
+        try:
+            dataset.build(le, start + len(good), vocab, cfg.chunk_size, consensus)
+        except EpisodeError as e:
+            if not cfg.skip_bad:
+                raise TrainError(f"{e} (use --skip-bad to train on the good episodes)") from None
+            skipped.append((str(le.path), str(e)))
+            continue
+        if le.steps or le.role == "failure":
+            good.append(le)
+        else:
+            msg = f"{le.path}: no usable steps"
+            if not cfg.skip_bad:
+                raise TrainError(f"{msg} (use --skip-bad to train on the good episodes)")
+            skipped.append((str(le.path), msg))
+    return good
+
+
+def set_determinism(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_noop) -> dict:
+    """Train a bundle into `out`; returns bundle.json's content."""
+    cfg = cfg or TrainConfig()
+    t_start = time.monotonic()
+    set_determinism(cfg.seed, cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "bundle.json").exists():
+        raise TrainError(f"{out}: exists, is not empty and is not a bundle; choose another --out")
+
+    progress("load", 0, 1, {})
+    demos, fails, skipped = dataset.scan(episodes, failures, cfg.skip_bad)
+    if not demos:
+        raise TrainError("no successful demonstrations to learn from (only failures: they train the critic, "
+                         "never the policy)")
+    vocab = dataset.build_vocab(demos + fails)
+    demos = _build_all(demos, vocab, cfg, None, skipped)
+    if not demos:
+        raise TrainError("no usable demonstrations left after skipping the bad ones")
+    consensus = dataset.consensus_tokens(demos)
+    fails = _build_all(fails, vocab, cfg, consensus, skipped, start=len(demos))
+    train_eps, val_eps = _split(demos, cfg.holdout, rng)
+    train_fail, val_fail = _split(fails, cfg.holdout if len(fails) >= 2 else 0.0, rng)
+    train_steps = [s for le in train_eps for s in le.steps]
+    val_steps = [s for le in val_eps for s in le.steps]
+    fail_steps = [s for le in train_fail for s in le.steps]
+    val_fail_steps = [s for le in val_fail for s in le.steps]
+    progress("load", 1, 1, {"episodes": len(demos), "failures": len(fails), "skipped": len(skipped)})
+
+    # ---- policy ----
+    pcfg = PolicyConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, **cfg.policy)
+    policy = Policy(pcfg)
+    opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    history, val_history, ema = [], [], None
+    policy.train()
+    t0 = time.monotonic()
+    for step in range(cfg.steps):
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.steps, cfg.lr)
+        img, cur, prev, kinds, pos = policy_batch(train_steps, rng, cfg.batch_size, cfg.augment)
+        loss, parts = policy_loss(policy(img, cur, prev), kinds, pos, pcfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+        opt.step()
+        lv = float(loss.detach())
+        if not math.isfinite(lv):
+            raise TrainError(f"the policy's loss became {lv} at step {step}; try a lower learning rate")
+        ema = lv if ema is None else 0.9 * ema + 0.1 * lv
+        history.append(round(lv, 5))
+        info = {"loss": ema}
+        if val_steps and ((step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps):
+            v = validate_policy(policy, val_steps, cfg.tolerance_px)
+            val_history.append({"step": step + 1, **v})
+            info.update({"val_click": v.get("click_accuracy"), "val_kind": v.get("kind_accuracy")})
+        progress("policy", step + 1, cfg.steps, info)
+    policy_seconds = time.monotonic() - t0
+    policy.eval()
+
+    # ---- hard negatives: where the trained policy points wrongly on training screens ----
+    by_ep: dict = {}
+    for s in train_steps + val_steps:
+        by_ep.setdefault(s.episode, []).append(s)
+    negmaker = dataset.NegativeMaker(by_ep, vocab, cfg.tolerance_px)
+    with torch.no_grad():
+        for i in range(0, len(train_steps), 32):
+            chunk = train_steps[i:i + 32]
+            o = policy(torch.from_numpy(np.stack([codec.to_input(s.small) for s in chunk])),
+                       torch.from_numpy(np.stack([s.cursor for s in chunk])),
+                       torch.tensor([s.prev for s in chunk], dtype=torch.int64))
+            o = [x.numpy() for x in o]
+            for j, s in enumerate(chunk):
+                ptr = [k for k in range(cfg.chunk_size) if s.kinds[k] in codec.POINTER_TOKENS]
+                if not ptr:
+                    continue
+                k = ptr[0]
+                pts = [codec.cell_to_xy(c, o[2][j, k, c]) for c in codec.top_cells(o[1][j, k], 6)]
+                negmaker.hard[id(s)] = [p for p in pts if negmaker._outside_target(s, p, s.pos[k, :2])]
+
+    # ---- critic ----
+    ccfg = CriticConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, crop_slots=cfg.crop_slots, **cfg.critic)
+    critic = Critic(ccfg)
+    copt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    csteps = cfg.critic_steps or cfg.steps
+    chistory, ema = [], None
+    critic.train()
+    t0 = time.monotonic()
+    for step in range(csteps):
+        for g in copt.param_groups:
+            g["lr"] = _lr(step, csteps, cfg.lr)
+        (img, prev, kinds, pos, crops, labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
+        loss, parts = critic_loss(critic(img, prev, kinds, pos, crops), labels, groups, cfg.rank_weight)
+        copt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(critic.parameters(), 1.0)
+        copt.step()
+        lv = float(loss.detach())
+        if not math.isfinite(lv):
+            raise TrainError(f"the critic's loss became {lv} at step {step}; try a lower learning rate")
+        ema = lv if ema is None else 0.9 * ema + 0.1 * lv
+        chistory.append(round(lv, 5))
+        progress("critic", step + 1, csteps, {"loss": ema})
+    critic_seconds = time.monotonic() - t0
+    critic.eval()
+
+    # ---- export, check, evaluate, write ----
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        progress("export", 0, 1, {})
+        parity = export_and_check(policy, critic, tmp, len(vocab))
+        progress("export", 1, 1, {"parity": max(parity.values())})
+        exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
+        meta = {
+            "format_version": bundle_mod.BUNDLE_FORMAT_VERSION,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "deskact_version": _version(),
+            "input": {"width": codec.INPUT_W, "height": codec.INPUT_H, "channels": "RGB", "range": [0, 1],
+                      "resize": "cv2.INTER_AREA", "grid": [codec.GRID_H, codec.GRID_W], "cell": codec.CELL},
+            "chunk_size": cfg.chunk_size,
+            "crop": {"window": list(codec.CROP_WINDOW), "size": list(codec.CROP_SIZE), "slots": ccfg.crop_slots,
+                     "gray": True},
+            "exemplar_window": list(dataset.EXEMPLAR_WINDOW),
+            "vocab": vocab.to_json(),
+            "start_token": vocab.start,
+            "scroll_clicks": _scroll_clicks(demos),
+            "abstain_threshold": 0.5,
+            "models": {
+                "policy": {"file": "policy.onnx", "sha256": bundle_mod.sha256_file(tmp / "policy.onnx"),
+                           "inputs": list(Policy.INPUTS), "outputs": list(Policy.OUTPUTS), "config": pcfg.to_json()},
+                "critic": {"file": "critic.onnx", "sha256": bundle_mod.sha256_file(tmp / "critic.onnx"),
+                           "inputs": list(Critic.INPUTS), "outputs": list(Critic.OUTPUTS), "config": ccfg.to_json()},
+            },
+            "onnx_parity_max_abs_diff": parity,
+            "exemplars": exemplars,
+        }
+        write_json_atomic(tmp / "bundle.json", meta)
+        b = bundle_mod.load(tmp)
+        decider = Decider(b, threads=1)
+        if val_steps:
+            ev, ps, ns = evaluate(decider, val_steps, val_fail_steps, negmaker, vocab, cfg, cfg.seed + 1, progress)
+            ev["held_out_episodes"] = [str(le.path) for le in val_eps]
+            threshold = calibrate_threshold(ps, ns)
+            ev["abstain_threshold_tpr"] = _ratio(sum(p >= threshold for p in ps), len(ps))
+            ev["abstain_threshold_fpr"] = _ratio(sum(n >= threshold for n in ns), len(ns))
+        else:
+            ev = {"note": "not computed: at least 2 demonstrations are needed to hold one out"}
+            threshold = 0.5
+        meta["abstain_threshold"] = round(float(threshold), 6)
+        meta["evaluation"] = ev
+        meta["training"] = {
+            "config": asdict(cfg), "seed": cfg.seed,
+            "episodes": [str(le.path) for le in train_eps], "held_out": [str(le.path) for le in val_eps],
+            "failures": [str(le.path) for le in train_fail], "held_out_failures": [str(le.path) for le in val_fail],
+            "skipped": [{"path": p, "reason": r} for p, r in skipped],
+            "train_steps": len(train_steps), "val_steps": len(val_steps), "failure_steps": len(fail_steps),
+            "policy_loss": history, "policy_validation": val_history, "critic_loss": chistory,
+            "policy_seconds": round(policy_seconds, 2), "critic_seconds": round(critic_seconds, 2),
+            "seconds": round(time.monotonic() - t_start, 2),
+            "weights_sha256": {"policy": _state_hash(policy), "critic": _state_hash(critic)},
+        }
+        write_json_atomic(tmp / "bundle.json", meta)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> list[dict]:
+    import cv2
+
+    (folder / "exemplars").mkdir()
+    by_phase: dict[int, list] = {}
+    for s in train_steps:
+        if s.kinds[0] in codec.POINTER_TOKENS:
+            by_phase.setdefault(s.index, []).append(s)
+    out = []
+    names = {i: le.path.name for i, le in enumerate(train_eps)}
+    for phase in sorted(by_phase):
+        group = by_phase[phase]
+        pick = np.linspace(0, len(group) - 1, min(len(group), cfg.max_exemplars_per_phase)).round().astype(int)
+        for i in sorted(set(pick.tolist())):
+            s = group[i]
+            crop = dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale)
+            name = f"exemplars/{len(out):03d}.png"
+            cv2.imwrite(str(folder / name), crop)
+            out.append({"file": name, "token": int(s.kinds[0]), "phase": int(phase), "size": [crop.shape[1], crop.shape[0]],
+                        "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode))})
+    return out
+
+
+def _scroll_clicks(demos) -> int:
+    vals = [abs(float(a.get("dy", 0))) for le in demos for a in le.episode.actions if a.get("kind") == "scroll" and a.get("dy")]
+    return int(round(float(np.median(vals)))) if vals else 3
+
+
+def _state_hash(model) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("deskact")
+    except Exception:
+        return "unknown"
+
+
+def summary_lines(meta: dict) -> list[str]:
+    """The offline evaluation as a few lines for the terminal."""
+    ev, tr = meta.get("evaluation", {}), meta.get("training", {})
+    fmt = lambda v: "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
+    lines = [f"Trained on {len(tr.get('episodes', []))} demonstrations ({tr.get('train_steps')} steps), "
+             f"{len(tr.get('failures', []))} failed episodes; held out {len(tr.get('held_out', []))}; "
+             f"{tr.get('seconds')} s."]
+    if "click_accuracy" in ev:
+        lines.append(f"Held-out: click accuracy {fmt(ev['click_accuracy'])} (policy) / "
+                     f"{fmt(ev['decision_click_accuracy'])} (with critic), kind accuracy {fmt(ev['kind_accuracy'])}, "
+                     f"critic AUC {fmt(ev['critic_auc'])}, abstain threshold {meta['abstain_threshold']:.3f}.")
+    else:
+        lines.append(f"Held-out evaluation: {ev.get('note')}")
+    for s in tr.get("skipped", []):
+        lines.append(f"Skipped {s['path']}: {s['reason']}")
+    return lines
