@@ -271,9 +271,9 @@ def run_checks(timeout: float = 10.0, environ=None) -> list[Result]:
         results += xres
         status = {r.name: r.status for r in xres}
         usable = status.get("X connection") == OK
-        record_ok = status.get("RECORD") == OK
+        record_ok, xtest_ok = status.get("RECORD") == OK, status.get("XTEST") == OK
     else:
-        record_ok = True
+        record_ok = xtest_ok = True
 
     from recorder.platform import backend
 
@@ -288,7 +288,7 @@ def run_checks(timeout: float = 10.0, environ=None) -> list[Result]:
     needs_display("screen", lambda: check_screen(backend()))
     needs_display("pynput listener", check_listener, record_ok, "needs the RECORD extension")
     needs_display("mss grab", check_mss)
-    needs_display("pyautogui move", lambda: check_pointer(backend()))
+    needs_display("pyautogui move", lambda: check_pointer(backend()), xtest_ok, "needs the XTEST extension")
     if x11:
         results.append(check_xdotool())
     if kind == "macos":
