@@ -30,8 +30,8 @@ def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None,
                 observe=None, target_timeout: float = 5.0, outcome_timeout: float = 3.0) -> dict:
     """Perform session.task_cls.steps on the app of `session` (a started TaskSession).
 
-    fumble: probability per step of doing one of the step's `fumble` alternatives (or clicking
-    the look-alike decoy when one is shown) instead of the step. speed: divides all human
+    fumble: probability per step of doing one of the step's `fumble` alternatives (or acting on
+    the look-alike decoy when one is shown beside the step's target) instead of the step. speed: divides all human
     timings (1.0 = a person's pace). observe(i, step, snapshot): called before each step.
     Returns {"outcome", "reason", "fumbled": [step indexes], "steps", "popups", "seconds"}.
     """
@@ -50,7 +50,8 @@ def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None,
         if snap.get("outcome") or session.outcome():
             break  # the app already decided (a fumble it fails on at once)
         alts = list(step.fumble)
-        if step.kind in POINTER_KINDS and step.kind != "scroll" and "decoy" in snap.get("targets", {}):
+        if step.kind in POINTER_KINDS and step.target is not None and step.target == snap.get("decoy_for") \
+                and "decoy" in snap.get("targets", {}):
             alts.append(dataclasses.replace(step, target="decoy", fumble=()))
         if rng.random() < fumble and alts:
             step = rng.choice(alts)
@@ -123,7 +124,7 @@ class _Demo:
     def perform(self, step: Step) -> None:
         k = step.kind
         if k in ("click", "double_click", "right_click"):
-            self._pointer(k, self.target(step.target))
+            self._pointer(k, self.target(step.target), steer=step.steer)
         elif k == "drag":
             self._drag(self.target(step.target), step.to)
         elif k == "scroll":
@@ -144,15 +145,15 @@ class _Demo:
         elif k != "skip":
             raise DemoError(f"the demonstrator cannot perform a {k!r} step")
 
-    def _move_to(self, x: float, y: float) -> None:
-        for px, py, dt in self.h.path(self.inj.position(), (x, y), self.screen):
+    def _move_to(self, x: float, y: float, steer: bool = False) -> None:
+        for px, py, dt in self.h.path(self.inj.position(), (x, y), self.screen, steer=steer):
             if dt > 0:
                 time.sleep(dt)
             self.inj.move(px, py)
 
-    def _pointer(self, kind: str, rect) -> None:
+    def _pointer(self, kind: str, rect, steer: bool = False) -> None:
         x, y = self.h.aim(rect)
-        self._move_to(x, y)
+        self._move_to(x, y, steer=steer)
         time.sleep(self.h.rng.uniform(0.03, 0.09) / self.h.speed)  # settle on the target
         button = "right" if kind == "right_click" else "left"
         for n in range(2 if kind == "double_click" else 1):

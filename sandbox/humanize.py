@@ -63,16 +63,26 @@ class Humanizer:
         return self.rng.uniform(0.05, 0.11) / self.speed
 
     # ----- the path ---------------------------------------------------------------------------
-    def path(self, start: Point, end: Point, screen: tuple[int, int] | None = None) -> list[tuple[float, float, float]]:
+    def path(self, start: Point, end: Point, screen: tuple[int, int] | None = None,
+             steer: bool = False) -> list[tuple[float, float, float]]:
         """[(x, y, seconds to wait before moving there)], ending exactly at `end`.
 
         A cubic Bezier with control points pushed sideways (a curved stroke), minimum-jerk
         timing (ease in and out), small jitter along the way, and on longer moves sometimes an
-        overshoot past the target followed by a short correction."""
+        overshoot past the target followed by a short correction. steer=True moves the way
+        people enter a cascading submenu: straight across first, then to the item (a curve
+        would brush the neighbouring entry and close the submenu)."""
         dist = math.dist(start, end)
         if dist < 1.0:
             return [(end[0], end[1], 0.0)]
         pts: list[tuple[float, float, float]] = []
+        if steer:
+            corner = (end[0], start[1])
+            for a, b in ((start, corner), (corner, end)):
+                if math.dist(a, b) >= 1.0:
+                    pts += self._stroke(a, b, self.move_seconds(math.dist(a, b)) * 0.8, jitter=False, bend=0.0)
+            pts[-1] = (end[0], end[1], pts[-1][2])
+            return pts
         overshoot = dist > 80 and self.rng.random() < 0.35
         if overshoot:
             ux, uy = (end[0] - start[0]) / dist, (end[1] - start[1]) / dist
@@ -91,11 +101,11 @@ class Humanizer:
         pts[-1] = (end[0], end[1], pts[-1][2])
         return pts
 
-    def _stroke(self, a: Point, b: Point, seconds: float, jitter: bool, pause: float = 0.0):
+    def _stroke(self, a: Point, b: Point, seconds: float, jitter: bool, pause: float = 0.0, bend: float = 0.18):
         dist = math.dist(a, b)
         n = max(4, int(seconds * self.rate_hz * min(1.0, self.speed)))
         nx, ny = (-(b[1] - a[1]) / dist, (b[0] - a[0]) / dist) if dist else (0.0, 0.0)
-        bend = self.rng.uniform(-0.18, 0.18) * dist
+        bend = self.rng.uniform(-bend, bend) * dist
         c1 = (a[0] + (b[0] - a[0]) * 0.3 + nx * bend, a[1] + (b[1] - a[1]) * 0.3 + ny * bend)
         bend2 = bend * self.rng.uniform(0.3, 1.0)
         c2 = (a[0] + (b[0] - a[0]) * 0.7 + nx * bend2, a[1] + (b[1] - a[1]) * 0.7 + ny * bend2)

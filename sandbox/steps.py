@@ -20,6 +20,7 @@ class Step:
     to: str | None = None  # drag: the target to drop on
     until: str | None = None  # scroll: scroll over `target` until this target is visible
     clicks: int = -3  # scroll: wheel clicks per burst (negative = down)
+    steer: bool = False  # pointer: move straight across, then to the target (into a cascading menu)
     fumble: tuple["Step", ...] = field(default=())
 
     def __post_init__(self):

@@ -1,9 +1,15 @@
 """The built-in task apps, by name."""
 from __future__ import annotations
 
+from .drag_file import DragFile
+from .export_menu import ExportMenu
+from .rename import Rename
+from .save_as import SaveAs
+from .search_pick import SearchPick
+from .settings import Settings
 from .signin import SignIn
 
-TASKS = {cls.name: cls for cls in (SignIn,)}
+TASKS = {cls.name: cls for cls in (SignIn, SaveAs, Settings, ExportMenu, SearchPick, DragFile, Rename)}
 
 
 def get(name: str):

@@ -7,9 +7,10 @@ files the harness names:
   {"outcome": "success"|"failure", "reason": str|None, "t": unix time}
 * the targets file, rewritten (atomically) whenever something on screen changes:
   {"seq", "screen": [w, h], "window": [x, y, w, h], "phase", "phase_name", "popup",
-   "popup_due", "outcome", "targets": {name: [x, y, w, h]}}
+   "popup_due", "decoy_for", "outcome", "targets": {name: [x, y, w, h]}}
   (screen coordinates of the visible named widgets; "popup_due" is true while the distracting
-  dialog is scheduled but not yet shown, so a scripted demonstrator can wait for it)
+  dialog is scheduled but not yet shown, so a scripted demonstrator can wait for it;
+  "decoy_for" names the target the shown look-alike "decoy" imitates)
 
 The targets file is for the scripted demonstrator and for measuring (where was the right
 thing?); the agent never reads it. Perturbations (sandbox.perturb.Variant) are applied here
@@ -54,6 +55,7 @@ class TaskApp:
         self._popup_due = False
         self._before_popup: tuple = (None, None)  # (grab, focus) to restore when it closes
         self._targets: dict[str, tk.Widget] = {}
+        self.decoy_for: str | None = None  # the target the look-alike "decoy" imitates
         self._last_written: str | None = None
         self._seq = 0
 
@@ -127,9 +129,11 @@ class TaskApp:
             for row in rows:
                 if len(row) > 1 and r.random() < k:
                     row.reverse()
+        ncols = max((len(row) for row in rows), default=1)
         for i, row in enumerate(rows):
             for j, w in enumerate(row):
-                w.grid(in_=parent, row=i, column=j, sticky=sticky,
+                span = ncols - j if j == len(row) - 1 else 1  # a short row's last widget fills it
+                w.grid(in_=parent, row=i, column=j, columnspan=span, sticky=sticky,
                        padx=pad + round(k * r.randint(0, 24)), pady=pad // 2 + round(k * r.randint(0, 12)))
 
     def with_decoy(self, row: list[tk.Widget], target: tk.Widget, text: str) -> list[tk.Widget]:
@@ -139,6 +143,7 @@ class TaskApp:
             return row
         parent = target.master
         d = self.button(parent, text, lambda: self.fail(f"pressed the look-alike {text!r}"), name="decoy")
+        self.decoy_for = next((n for n, w in self._targets.items() if w is target), None)
         i = row.index(target)
         return row[:i] + [d] + row[i:] if self.variant.decoy_side in ("left", "above") else row[:i + 1] + [d] + row[i + 1:]
 
@@ -328,7 +333,7 @@ class TaskApp:
         return {"screen": [r.winfo_screenwidth(), r.winfo_screenheight()],
                 "window": [r.winfo_rootx(), r.winfo_rooty(), r.winfo_width(), r.winfo_height()],
                 "phase": self.phase_index, "phase_name": self.phase_name, "popup": self.popup is not None,
-                "popup_due": self._popup_due,
+                "popup_due": self._popup_due, "decoy_for": self.decoy_for if "decoy" in targets else None,
                 "outcome": self.outcome, "reason": self.reason, "targets": targets}
 
     def _publish(self) -> None:
