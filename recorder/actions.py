@@ -131,8 +131,8 @@ class _Builder:
                       "x": x, "y": y, "x2": x2, "y2": y2}
         else:
             prev = self.out[-1] if self.out else None
-            if (prev is not None and prev.get("button") == button and prev["kind"] in CLICK_KINDS.values()
-                    and prev["kind"] != "drag" and press["t"] - prev["_last_press"] <= DOUBLE_CLICK_TIME
+            if (prev is not None and prev.get("button") == button and "_last_press" in prev
+                    and press["t"] - prev["_last_press"] <= DOUBLE_CLICK_TIME
                     and _dist(prev["_px"], (press["x"], press["y"])) <= DOUBLE_CLICK_DIST
                     and prev.get("mods", []) == press["mods"]):
                 prev["count"] += 1

@@ -140,17 +140,20 @@ class Recorder:
         if self.hotkeys:
             self._grab = self._listener.grab_hotkeys([K.parse_combo(c) for c in self.hotkeys.values()])
 
-    def stop(self, outcome: str = "unknown", reason: str | None = None) -> dict:
+    def stop(self, outcome: str = "unknown", reason: str | None = None, stopped_by: str | None = None) -> dict:
         """Stop, derive the actions, prune unused frames, finish meta.json; returns the summary.
+
+        reason: why the outcome is what it is (stored as meta outcome_reason). stopped_by: what
+        ended the recording ("hotkey", "sigint", ...; default: the stop hotkey if it was used).
         A failure marked with the hotkey wins over outcome "unknown"."""
         if not self._started or self._stopped:
             raise RecorderError("the recorder is not running")
         self._stopped = True
         if outcome not in ("success", "failure", "unknown"):
             raise RecorderError(f"outcome must be success, failure or unknown, got {outcome!r}")
-        reason = reason or self.stop_reason
+        stopped_by = stopped_by or self.stop_reason
         self._stop_input()
-        self._write_event({"t": self._now(), "kind": "mark", "what": "stop", "reason": reason})
+        self._write_event({"t": self._now(), "kind": "mark", "what": "stop", "reason": stopped_by})
         self._teardown()
         frames = dict(self._writer.written)
         actions = events_to_actions(self.events, self.meta, frames)
@@ -161,7 +164,7 @@ class Recorder:
             outcome = "failure"
         summary = self._summary(actions, {n: t for n, t in frames.items() if n in used})
         self.meta.update(ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), outcome=outcome,
-                         outcome_reason=reason or self.meta.get("outcome_reason"))
+                         outcome_reason=reason or self.meta.get("outcome_reason"), stopped_by=stopped_by)
         self.meta["recorder"]["summary"] = {k: v for k, v in summary.items() if k != "path"}
         write_json_atomic(self.out_dir / "meta.json", self.meta)
         summary["outcome"] = outcome
@@ -191,7 +194,7 @@ class Recorder:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._started and not self._stopped:
-            self.stop("unknown", reason=None if exc_type is None else f"exception: {exc_type.__name__}")
+            self.stop("unknown", stopped_by=None if exc_type is None else f"exception: {exc_type.__name__}")
 
     # --- controls (hotkeys call these too) --------------------------------------------------
     def pause(self) -> None:
