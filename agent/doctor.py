@@ -285,14 +285,14 @@ def run_checks(timeout: float = 10.0, environ=None) -> list[Result]:
         else:
             results.extend(run_bounded(name, fn, timeout))
 
+    if kind == "macos":  # first: missing permissions explain the failures below
+        results.extend(run_bounded("permissions", lambda: check_mac_permissions(backend()), timeout))
     needs_display("screen", lambda: check_screen(backend()))
     needs_display("pynput listener", check_listener, record_ok, "needs the RECORD extension")
     needs_display("mss grab", check_mss)
     needs_display("pyautogui move", lambda: check_pointer(backend()), xtest_ok, "needs the XTEST extension")
     if x11:
         results.append(check_xdotool())
-    if kind == "macos":
-        results.extend(run_bounded("permissions", lambda: check_mac_permissions(backend()), timeout))
     results += run_bounded("onnxruntime", check_onnxruntime, timeout)
     torch = run_bounded("torch", check_torch, timeout)
     for r in torch:  # torch is optional: whatever goes wrong with it is a warning

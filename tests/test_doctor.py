@@ -103,6 +103,25 @@ def test_doctor_does_not_hang_on_a_hung_x_server(virtual_display):
     assert "Traceback" not in p.stdout + p.stderr
 
 
+@pytest.mark.x11
+def test_doctor_says_when_nothing_answers_at_display():
+    from sandbox.display import VirtualDisplay
+
+    with VirtualDisplay(320, 200) as d:
+        gone = d.display  # a display number that was free a moment ago and is free again
+    p, _ = run_doctor(env=dict(os.environ, DISPLAY=gone))
+    assert p.returncode == 1
+    r = rows(p.stdout)
+    assert r["X connection"][0] == "FAIL" and r["X connection"][1].startswith(f"cannot connect to {gone}: ")
+    assert r["screen"] == ("SKIP", "skipped: no working X connection")
+    assert "X connection (fail): check DISPLAY and that the X server runs" in p.stdout
+
+
+def test_doctor_rejects_a_bad_timeout():
+    p, _ = run_doctor("--timeout", "0")
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", "Error: --timeout must be more than 0 seconds, got 0\n")
+
+
 def start_xvfb_without_record() -> tuple[subprocess.Popen, str]:
     """Xvfb without RECORD, which (one switch in the X server) also means without XTEST."""
     r, w = os.pipe()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from recorder.errors import DisplayError
+from recorder.errors import DeskactError, DisplayError
 
 
 def add_parser(subparsers) -> None:
@@ -18,6 +18,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from agent import doctor
 
+    if not args.timeout > 0:
+        raise DeskactError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
     try:
         results = doctor.run_checks(timeout=args.timeout)
     except DisplayError as e:
