@@ -95,6 +95,7 @@ def test_open_unknown_task_is_one_error_line():
     (["--virtual", "big"], "Error: --virtual 'big' is not a size like 1280x800"),
     (["--virtual", "20x20"], "Error: --virtual 20x20 is out of range (64..16384 pixels per side)"),
     (["--close-after", "-1"], "Error: --close-after must be 0 or more, got -1"),
+    (["--screenshot", "/no-such-dir/x.png"], "Error: cannot write the screenshot /no-such-dir/x.png: its folder"),
 ])
 def test_open_bad_options_are_one_error_line(args, message, capsys, no_leaks):
     assert main(["sandbox", "open", "signin", *args]) == 1

@@ -68,13 +68,14 @@ def run_open(args) -> int:
     perturb.parse(args.perturb)
     if args.close_after is not None and args.close_after < 0:
         raise SandboxCliError(f"--close-after must be 0 or more, got {args.close_after:g}")
+    if args.screenshot and not os.path.isdir(os.path.dirname(os.path.abspath(args.screenshot))):
+        raise SandboxCliError(f"cannot write the screenshot {args.screenshot}: its folder does not exist")
     virtual = screen_size(args.virtual) if args.virtual else None
     display = None
     if virtual is None:
         if check_display() == "macos":
             raise SandboxCliError("the task apps run on X11 only: use --virtual WxH (needs Xvfb)")
         display = os.environ["DISPLAY"]
-    # Validates the task and the perturbation before anything starts.
     session = TaskSession(args.task, seed=args.seed, perturb_spec=args.perturb, display=display,
                           screen=virtual)
     previous_hup = signal.signal(signal.SIGHUP, _hangup)  # a closed terminal cleans up too
@@ -84,6 +85,9 @@ def run_open(args) -> int:
             where = "a new virtual display" if session.vdisplay else "the current display"
             print(f"Task {args.task} (seed {args.seed}, perturb {session.variant.spec}) is open on {where}: "
                   f"DISPLAY={session.display} ({w}x{h})", flush=True)
+            if virtual and session.variant.screen and tuple(session.variant.screen) != virtual:
+                print(f"  (the resolution perturbation chose {w}x{h} over --virtual {virtual[0]}x{virtual[1]})",
+                      flush=True)
             if session.vdisplay:
                 print(f"  look at it with a VNC server on it (`x11vnc -display {session.display}`) "
                       f"or run other programs there with DISPLAY={session.display}", flush=True)
