@@ -256,9 +256,9 @@ def check_mac_permissions(mod) -> list[Result]:
 
 # ----- running and reporting ---------------------------------------------------------------------
 
-def run_checks(timeout: float = 10.0, environ=None) -> list[Result]:
+def run_checks(timeout: float = 10.0) -> list[Result]:
     """Every check, in order. Raises DisplayError (one line) when there is no usable display."""
-    env = os.environ if environ is None else environ
+    env = os.environ
     kind = check_display(env)
     results = [check_session(kind, env)]
     x11 = kind in ("x11", "xwayland")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,8 +36,8 @@ def rows(out: str) -> dict[str, tuple[str, str]]:
     table = out.split("\n\n")[0].splitlines()[1:]
     result = {}
     for line in table:
-        name, rest = line[:17].strip(), line[17:].split(None, 1)
-        result[name] = (rest[0], rest[1] if len(rest) > 1 else "")
+        name, status, detail = (re.split(r"\s{2,}", line, maxsplit=2) + [""])[:3]
+        result[name] = (status, detail)
     return result
 
 
