@@ -7,59 +7,105 @@ entry text, clicks, keys) after every change, atomically.
 """
 import json
 import os
+import subprocess
 import sys
-import tkinter as tk
-
-state_path = sys.argv[1]
-root = tk.Tk()
-root.geometry("1280x800+0+0")
-root.title("recorder probe")
-state = {"ready": False, "clicks": 0, "keys": [], "entry": "", "saves": 0, "canvas": []}
-
-button = tk.Button(root, text="Press me", bg="#808080", activebackground="#808080", width=20, height=3)
-button.place(x=100, y=80)
-entry = tk.Entry(root, width=40, font=("TkFixedFont", 14))
-entry.place(x=100, y=250)
-entry2 = tk.Entry(root, width=40, font=("TkFixedFont", 14))
-entry2.place(x=100, y=320)
-canvas = tk.Canvas(root, width=600, height=350, bg="white")
-canvas.place(x=600, y=80)
+import time
 
 
-def save():
-    state["entry"] = entry.get()
-    state["entry2"] = entry2.get()
-    tmp = state_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f, ensure_ascii=False)
-    os.replace(tmp, state_path)
+class ProbeApp:
+    """Runs this app in a subprocess on $DISPLAY: `with ProbeApp(tmp_path) as app: app.widgets`."""
+
+    def __init__(self, tmp_path):
+        self.state_path = os.path.join(str(tmp_path), "probe-state.json")
+        self.proc = None
+        self.widgets = {}
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, __file__, self.state_path])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"probe app exited with {self.proc.returncode}")
+            st = self.state()
+            if st.get("ready"):
+                self.widgets = st["widgets"]
+                time.sleep(0.3)  # first paint done
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("probe app did not start")
+
+    def state(self) -> dict:
+        try:
+            with open(self.state_path, encoding="utf-8") as f:
+                return json.load(f)
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def wait_state(self, pred, timeout=3.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            st = self.state()
+            if pred(st):
+                return st
+            time.sleep(0.05)
+        return self.state()
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
 
 
-def pressed():
-    state["clicks"] += 1
-    button.config(bg="#00c000", activebackground="#00c000", text="Pressed")
-    save()
+def main(state_path):
+    import tkinter as tk
+
+    root = tk.Tk()
+    root.geometry("1280x800+0+0")
+    root.title("recorder probe")
+    state = {"ready": False, "clicks": 0, "keys": [], "entry": "", "saves": 0, "canvas": []}
+
+    button = tk.Button(root, text="Press me", bg="#808080", activebackground="#808080", width=20, height=3)
+    button.place(x=100, y=80)
+    entry = tk.Entry(root, width=40, font=("TkFixedFont", 14))
+    entry.place(x=100, y=250)
+    entry2 = tk.Entry(root, width=40, font=("TkFixedFont", 14))
+    entry2.place(x=100, y=320)
+    canvas = tk.Canvas(root, width=600, height=350, bg="white")
+    canvas.place(x=600, y=80)
+
+    def save():
+        state["entry"] = entry.get()
+        state["entry2"] = entry2.get()
+        tmp = state_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f, ensure_ascii=False)
+        os.replace(tmp, state_path)
+
+    def pressed():
+        state["clicks"] += 1
+        button.config(bg="#00c000", activebackground="#00c000", text="Pressed")
+        save()
+
+    button.config(command=pressed)
+    root.bind_all("<Key>", lambda e: (state["keys"].append(e.keysym), root.after_idle(save)))
+    root.bind_all("<Control-s>", lambda e: (state.__setitem__("saves", state["saves"] + 1), save()))
+    canvas.bind("<ButtonRelease-1>", lambda e: (state["canvas"].append(["release", e.x, e.y]), save()))
+    canvas.bind("<Button-4>", lambda e: (state["canvas"].append(["up"]), save()))
+    canvas.bind("<Button-5>", lambda e: (state["canvas"].append(["down"]), save()))
+
+    def ready():
+        root.update_idletasks()
+
+        def centre(w):
+            return [w.winfo_rootx() + w.winfo_width() // 2, w.winfo_rooty() + w.winfo_height() // 2]
+
+        state["widgets"] = {"button": centre(button), "entry": centre(entry), "entry2": centre(entry2),
+                            "canvas": centre(canvas)}
+        state["ready"] = True
+        save()
+
+    root.after(300, ready)
+    root.mainloop()
 
 
-button.config(command=pressed)
-root.bind_all("<Key>", lambda e: (state["keys"].append(e.keysym), root.after_idle(save)))
-root.bind_all("<Control-s>", lambda e: (state.__setitem__("saves", state["saves"] + 1), save()))
-canvas.bind("<ButtonRelease-1>", lambda e: (state["canvas"].append(["release", e.x, e.y]), save()))
-canvas.bind("<Button-4>", lambda e: (state["canvas"].append(["up"]), save()))
-canvas.bind("<Button-5>", lambda e: (state["canvas"].append(["down"]), save()))
-
-
-def ready():
-    root.update_idletasks()
-
-    def centre(w):
-        return [w.winfo_rootx() + w.winfo_width() // 2, w.winfo_rooty() + w.winfo_height() // 2]
-
-    state["widgets"] = {"button": centre(button), "entry": centre(entry), "entry2": centre(entry2),
-                        "canvas": centre(canvas)}
-    state["ready"] = True
-    save()
-
-
-root.after(300, ready)
-root.mainloop()
+if __name__ == "__main__":
+    main(sys.argv[1])
