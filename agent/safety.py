@@ -5,6 +5,7 @@ pynput cannot tell injected input from a person's on X11 (pitfalls), so the agen
 the stop key itself, and it detects a person by the pointer not being where it left it."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -18,26 +19,40 @@ class SafetyStop(DeskactError):
 
 
 class StopHotkey:
-    """Listens globally (whichever window has focus) for the stop key; sets `event`."""
+    """Listens globally (whichever window has focus) for the stop key; sets `event`.
 
-    def __init__(self, key: str = DEFAULT_STOP_KEY):
+    On X11 it uses the recorder's RECORD listener (it stops promptly; pynput's own listener
+    only ends at the next input event); elsewhere pynput's keyboard listener."""
+
+    def __init__(self, key: str = DEFAULT_STOP_KEY, display: str | None = None):
         self.key = key.lower()
+        self.display = display
         self.event = threading.Event()
         self.pressed_at: float | None = None
         self._listener = None
 
+    def _hit(self, name) -> None:
+        if str(name or "").lower() == self.key:
+            self.pressed_at = time.monotonic()
+            self.event.set()
+
     def start(self) -> "StopHotkey":
-        from pynput import keyboard
+        if sys.platform == "darwin":
+            from pynput import keyboard
 
-        def on_press(k):
-            name = getattr(k, "name", None) or getattr(k, "char", None) or ""
-            if str(name).lower() == self.key:
-                self.pressed_at = time.monotonic()
-                self.event.set()
+            self._listener = keyboard.Listener(
+                on_press=lambda k: self._hit(getattr(k, "name", None) or getattr(k, "char", None)))
+            self._listener.start()
+            self._listener.wait()
+        else:
+            from recorder.platform.x11_listener import XListener
 
-        self._listener = keyboard.Listener(on_press=on_press)
-        self._listener.start()
-        self._listener.wait()
+            def on_event(ev):
+                if ev.get("kind") == "key" and ev.get("pressed"):
+                    self._hit(ev.get("key"))
+
+            self._listener = XListener(self.display, on_event)
+            self._listener.start()
         return self
 
     def stop(self) -> None:

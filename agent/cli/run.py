@@ -98,7 +98,7 @@ def run_agent(agent, args, variables, report_dir, display=None) -> dict:
                     + (f" · sandbox {args.sandbox} seed {args.seed} perturb {args.perturb}" if args.sandbox else "")
                     ) if report_dir else None
     limits = Limits(args.max_steps, args.timeout)
-    with StopHotkey(args.stop_key) as hotkey:
+    with StopHotkey(args.stop_key, display=display) as hotkey:
         guard = None if args.dry_run else PointerGuard(injector, hotkey.event)
         confirm = confirm_in_terminal(report_dir or ".") if args.confirm and not args.dry_run else None
         print(f"Running {Path(args.bundle).name} on a {screen.logical_size[0]}x{screen.logical_size[1]} screen"
