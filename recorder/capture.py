@@ -93,6 +93,11 @@ class Recorder:
         self._preflight()
         create_episode_dir(self.out_dir)
         try:
+            self._check_free_space()
+        except EpisodeError:
+            shutil.rmtree(self.out_dir, ignore_errors=True)  # empty: we just made it
+            raise
+        try:
             self._start_capture()
         except BaseException:
             self._teardown()
@@ -107,8 +112,10 @@ class Recorder:
             probe = probe.parent
         if probe.exists() and not probe.is_dir():
             raise EpisodeError(f"{self.out_dir}: cannot write there ({probe} is not a folder)")
+
+    def _check_free_space(self) -> None:
         try:
-            free_mb = shutil.disk_usage(probe).free / 1e6
+            free_mb = shutil.disk_usage(self.out_dir).free / 1e6
         except OSError as e:
             raise EpisodeError(f"{self.out_dir}: cannot write there ({e.strerror or e})") from None
         if free_mb < self.min_free_mb:
@@ -362,12 +369,14 @@ def _backend():
 
 
 def _region(r) -> tuple[int, int, int, int]:
+    given = r
     if isinstance(r, str):
         r = r.split(",")
     try:
         x, y, w, h = (int(float(v)) for v in r)
     except (TypeError, ValueError):
-        raise RecorderError(f"exclude region {r!r} is not x,y,w,h") from None
+        shown = given if isinstance(given, str) else ",".join(map(str, given))
+        raise RecorderError(f"exclude region {shown!r} is not x,y,w,h (integers, logical pixels)") from None
     if w <= 0 or h <= 0:
         raise RecorderError(f"exclude region {x},{y},{w},{h} has no area")
     return x, y, w, h
