@@ -10,6 +10,7 @@ the app reports as a failure (the negatives the critic learns from).
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import time
 
@@ -27,25 +28,50 @@ class DemoError(DeskactError):
 
 
 def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None, speed: float = 1.0,
-                observe=None, target_timeout: float = 5.0, outcome_timeout: float = 3.0) -> dict:
-    """Perform session.task_cls.steps on the app of `session` (a started TaskSession).
+                observe=None, steps=None, target_timeout: float = 5.0, outcome_timeout: float = 3.0) -> dict:
+    """Perform session.task_cls.steps (or `steps`) on the app of `session` (a started TaskSession).
 
     fumble: probability per step of doing one of the step's `fumble` alternatives (or acting on
-    the look-alike decoy when one is shown beside the step's target) instead of the step. speed: divides all human
-    timings (1.0 = a person's pace). observe(i, step, snapshot): called before each step.
+    the look-alike decoy when one is shown beside the step's target) instead of the step.
+    speed: divides all human timings (1.0 = a person's pace).
+    observe(i, step, snapshot): called when step i is about to be performed, and also while a
+    distracting popup is shown before it (so the caller can grab the screen at those moments).
     Returns {"outcome", "reason", "fumbled": [step indexes], "steps", "popups", "seconds"}.
     """
     if not 0.0 <= fumble <= 1.0:
         raise ValueError(f"fumble must be within 0..1, got {fumble!r}")
-    if injector is None:
+    previous = os.environ.get("DISPLAY")
+    own = injector is None
+    if own:
         from recorder.platform.x11 import Injector
 
         injector = Injector(display=session.display)
+    try:
+        return _run(session, rng, fumble, injector, speed, observe,
+                    tuple(session.task_cls.steps if steps is None else steps), target_timeout, outcome_timeout)
+    finally:
+        if own and previous and previous != session.display:
+            _rebind(previous)
+
+
+def _rebind(display: str) -> None:
+    """Point input back at the display the caller had (the session's Xvfb is about to go)."""
+    from recorder.platform.x11 import bind_display
+
+    try:
+        bind_display(display)
+    except Exception:  # that display is gone too: leave DISPLAY as the caller had it
+        os.environ["DISPLAY"] = display
+
+
+def _run(session, rng, fumble, injector, speed, observe, steps, target_timeout, outcome_timeout) -> dict:
     demo = _Demo(session, injector, Humanizer(rng, speed=speed), target_timeout)
     t0 = time.monotonic()
     fumbled: list[int] = []
     done = 0
-    for i, step in enumerate(session.task_cls.steps):
+    for i, step in enumerate(steps):
+        if observe is not None:
+            demo.on_popup = lambda snap, i=i, step=step: observe(i, step, snap)
         snap = demo.settle()
         if snap.get("outcome") or session.outcome():
             break  # the app already decided (a fumble it fails on at once)
@@ -76,6 +102,7 @@ class _Demo:
         self.s, self.inj, self.h = session, injector, human
         self.target_timeout = target_timeout
         self.popups = 0
+        self.on_popup = None
         snap = session.snapshot() or {}
         self.screen = tuple(snap.get("screen") or session.screen)
 
@@ -89,6 +116,8 @@ class _Demo:
                 return snap
             targets = snap.get("targets", {})
             if "popup_close" in targets:
+                if self.on_popup is not None:
+                    self.on_popup(snap)
                 self._pointer("click", targets["popup_close"])
                 self.popups += 1
                 self._wait(lambda sn: not sn.get("popup"), "the popup to close")
