@@ -15,13 +15,15 @@ import time
 class ProbeApp:
     """Runs this app in a subprocess on $DISPLAY: `with ProbeApp(tmp_path) as app: app.widgets`."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, busy=False, env=None):
         self.state_path = os.path.join(str(tmp_path), "probe-state.json")
+        self.busy, self.env = busy, env
         self.proc = None
         self.widgets = {}
 
     def __enter__(self):
-        self.proc = subprocess.Popen([sys.executable, __file__, self.state_path])
+        self.proc = subprocess.Popen([sys.executable, __file__, self.state_path] + (["--busy"] if self.busy else []),
+                                     env=self.env)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -55,8 +57,10 @@ class ProbeApp:
         self.proc.wait()
 
 
-def main(state_path):
+def main(state_path, busy=False):
     import tkinter as tk
+
+    busy_text = []
 
     root = tk.Tk()
     root.geometry("1280x800+0+0")
@@ -100,12 +104,29 @@ def main(state_path):
 
         state["widgets"] = {"button": centre(button), "entry": centre(entry), "entry2": centre(entry2),
                             "canvas": centre(canvas)}
+        if busy_text:
+            state["widgets"]["text"] = centre(busy_text[0])
         state["ready"] = True
         save()
+
+    if busy:  # a text-heavy, colourful screen: PNGs of it are larger than of a flat form
+        import random
+
+        rnd = random.Random(1)
+        text = tk.Text(root, width=120, height=16, font=("TkFixedFont", 11), wrap="word")
+        text.place(x=20, y=440)
+        words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
+        text.insert("1.0", "\n".join(" ".join(rnd.choice(words) for _ in range(18)) for _ in range(200)))
+        for _ in range(300):
+            x, y = rnd.randrange(0, 600), rnd.randrange(0, 350)
+            canvas.create_rectangle(x, y, x + rnd.randrange(5, 60), y + rnd.randrange(5, 40),
+                                    fill="#%06x" % rnd.randrange(0xFFFFFF), outline="")
+        state["busy"] = True
+        busy_text.append(text)
 
     root.after(300, ready)
     root.mainloop()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], busy="--busy" in sys.argv[2:])
