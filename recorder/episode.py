@@ -8,16 +8,28 @@ Layout (see README "Episode format"):
     frames/         lossless PNG screenshots, NNNNNN.png
     actions.jsonl   semantic actions derived from events (always rebuildable from events.jsonl)
 
-Event lines: {"t": seconds since start, "kind": "move"|"button"|"scroll"|"key", ...}
+Event lines: {"t": seconds since start (when the X server saw it), "kind": ...}
   move:   x, y                      (logical pixels)
-  button: x, y, button ("left"|"right"|"middle"), pressed (bool)
-  scroll: x, y, dx, dy              (wheel clicks; dy > 0 is up)
-  key:    key (name, e.g. "a", "A", "shift", "enter", "€"), keycode (int|None), pressed (bool),
-          char (the text it produced, or None)
-Action lines: {"i", "t", "kind", ...} with x, y (and x2, y2 for a drag) NORMALISED (nx = x / width, ny = y / height) to 0..1 of
-  the screen in meta.json, "frame" (file name in frames/ of the screen just before the action).
-  kinds: click, double_click, right_click, middle_click, drag, scroll (dx, dy), key (combo
-  "ctrl+s"), type (text; masked when recorded with --redact-typing).
+  button: x, y, button ("left"|"right"|"middle"|"x1"|...), pressed (bool), mods
+  scroll: x, y, dx, dy              (wheel clicks; dy > 0 is up, dx > 0 is right)
+  key:    key (pyautogui name of the UNSHIFTED key: "a", "1", "shift", "enter", "f8", "é"),
+          keycode (int; None when redacted), pressed (bool), char (the text the press typed,
+          resolved with shift/caps/AltGr: "A", "!", "€"; None on releases and for non-text keys),
+          mods (modifiers held per the X state: subset of ["ctrl", "alt", "shift", "win"])
+          With --redact-typing a text key is stored as key "*", char "*", keycode None.
+  mark:   what ("pause"|"resume"|"failure"|"stop"), reason (stop: "hotkey", "sigint", ...)
+frames.jsonl lines: {"file": "000123.png", "t": capture-finished time, "w", "h"} (pixels).
+Action lines: {"i", "t" (first event), "t_end", "kind", "frame", "ev": [first, last event index]}
+  with x, y (and x2, y2 for a drag) NORMALISED to 0..1 of the screen in meta.json; "frame" is
+  the file in frames/ grabbed last before the action's first event (None if there is none).
+  click, double_click, right_click, middle_click: button, count (2 = double, 3 = triple), x, y,
+      mods (only when a modifier was held: ["ctrl"])
+  drag: button, x, y -> x2, y2           scroll: x, y, dx, dy (wheel clicks, burst merged)
+  key: combo ("ctrl+shift+s": pyautogui names, modifiers first), key, mods
+  type: text (masked '*' per character when recorded with --redact-typing)
+meta.json also holds "recorder": {fps, redact_typing, exclude_regions, hotkeys, display,
+  frame_size, summary (the fidelity counts at stop)} and "stopped_by". pixel_scale = frame
+  pixels / logical screen width (2.0 on Retina; exclude regions are logical).
 """
 from __future__ import annotations
 
