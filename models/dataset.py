@@ -41,6 +41,16 @@ class Step:
     kinds: np.ndarray  # (K,) int64
     pos: np.ndarray  # (K, 4) float32
     frame_path: Path | None = None  # the native frame on disk (re-read for evaluation)
+    target: np.ndarray | None = None  # (4,) normalised x0, y0, x1, y1 of the widget slot 0 acts on, if known
+
+    def hit(self, xy, tol_px: float) -> bool:
+        """Is a click at normalised xy right for slot 0? Inside the target widget when the episode
+        knows its rectangle (meta "action_targets"), else within tol_px of the demonstrated click."""
+        d = (np.asarray(xy[:2], dtype=np.float64) - self.pos[0, :2]) * np.array(self.screen)
+        if float(np.hypot(*d)) <= tol_px:
+            return True
+        t = self.target
+        return t is not None and bool(t[0] <= xy[0] <= t[2] and t[1] <= xy[1] <= t[3])
 
     def tol(self, px: float) -> np.ndarray:
         """A distance in logical pixels as normalised (x, y)."""
@@ -119,18 +129,20 @@ def build_vocab(episodes) -> codec.Vocab:
 def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, consensus=None) -> None:
     """Turn a scanned episode into steps (loads its frames). Raises EpisodeError on a corrupt frame."""
     rows = le.steps
-    toks, poss, frames = [], [], []
+    toks, poss, frames, ids = [], [], [], []
     for a in rows:
         t = vocab.token(a)
         if t is None:
             continue
         toks.append(t)
+        ids.append(a.get("i"))
         poss.append(codec.action_pos(a))
         frames.append(a.get("frame"))
     le.tokens, le.positions, le.frames = toks, poss, frames
     if le.role == "failure":
         le.fail_from = failure_index(le, consensus)
     sw, sh = int(le.meta["screen"]["width"]), int(le.meta["screen"]["height"])
+    rects = le.meta.get("action_targets") if isinstance(le.meta.get("action_targets"), dict) else {}
     cursor = _first_pointer(le.episode)
     steps = []
     cache: dict[str, tuple] = {}
@@ -147,9 +159,14 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                     cache[fname] = (codec.resize_input(rgb), codec.to_gray(rgb), rgb.shape[1] / sw)
                 small, gray, scale = cache[fname]
                 kinds, pos = codec.encode_chunk(toks[j:], poss[j:], chunk_size)
+                r = rects.get(str(ids[j]))
+                target = None
+                if r and len(r) == 4:
+                    target = np.array([r[0] / sw, r[1] / sh, (r[0] + r[2]) / sw, (r[1] + r[3]) / sh], dtype=np.float32)
                 steps.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
                                   cursor=np.array(cursor, dtype=np.float32), prev=toks[j - 1] if j else vocab.start,
-                                  kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname)))
+                                  kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname),
+                                  target=target))
         if t in codec.POINTER_TOKENS:
             cursor = (p[2], p[3])
     le.steps = steps
@@ -312,6 +329,34 @@ class NegativeMaker:
             if b[0] <= p[0] <= b[2] and b[1] <= p[1] <= b[3]:
                 return False
         return self._far(step, p, truth)
+
+    def target_box(self, step: Step, xy) -> np.ndarray | None:
+        """The smallest detected widget box around xy, if it is widget-sized (else None)."""
+        boxes = self._boxes(step)
+        inside = (boxes[:, 0] <= xy[0]) & (xy[0] <= boxes[:, 2]) & (boxes[:, 1] <= xy[1]) & (xy[1] <= boxes[:, 3])
+        if not inside.any():
+            return None
+        b = boxes[inside][np.argmin(((boxes[inside, 2:] - boxes[inside, :2]).prod(1)))]
+        w, h = (b[2:] - b[:2]) * np.array(step.screen)
+        return b if w <= 320 and h <= 80 else None
+
+    def positive_jitter(self, step: Step, rng: np.random.Generator) -> np.ndarray:
+        """pos of the demonstrated chunk with each pointer moved within its widget (any click on the
+        button is right; the runtime's candidates land on other spots of it than the demo did)."""
+        pos = step.pos.copy()
+        for k in range(len(step.kinds)):
+            if step.kinds[k] not in codec.POINTER_TOKENS:
+                continue
+            b = self.target_box(step, pos[k, :2]) if rng.random() < 0.7 else None
+            if b is not None:
+                c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * 0.6
+                p = np.clip(rng.uniform(c - half, c + half), b[:2], b[2:])
+            else:
+                p = pos[k, :2] + rng.uniform(-0.6, 0.6, 2) * step.tol(self.tol_px)
+            pos[k, :2] = np.clip(p, 0, 1)
+            if step.kinds[k] != codec.DRAG:
+                pos[k, 2:] = pos[k, :2]
+        return pos
 
     def moved_points(self, step: Step, slot: int) -> list:
         truth = step.pos[slot, :2]

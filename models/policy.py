@@ -38,6 +38,7 @@ class PolicyConfig:
     ff_mult: int = 2
     channels: tuple = (16, 32, 64, 96)  # CNN widths at strides 2, 4, 8, 16
     offset_hidden: int = 32
+    slot_heatmap: bool = True  # add a per-slot linear heatmap over the fine tokens (learns fast)
     # --- loss ---
     pointer_sigma: float = 0.7  # cells: width of the Gaussian target over cells
     offset_weight: float = 4.0
@@ -90,6 +91,8 @@ class Policy(nn.Module):
         self.key8 = nn.Linear(d, d)
         self.fine_norm = nn.LayerNorm(d)
         self.ptr_q, self.end_q = nn.Linear(d, d), nn.Linear(d, d)
+        if cfg.slot_heatmap:
+            self.heat = nn.Linear(d, 2 * cfg.chunk_size)  # pointer and drop point, per slot
         self.off_t = nn.Linear(d, cfg.offset_hidden)
         self.off_q, self.end_off_q = nn.Linear(d, cfg.offset_hidden), nn.Linear(d, cfg.offset_hidden)
         self.off_out, self.end_off_out = nn.Linear(cfg.offset_hidden, 2), nn.Linear(cfg.offset_hidden, 2)
@@ -118,6 +121,11 @@ class Policy(nn.Module):
         scale = 1.0 / (D ** 0.5)
         point_logits = self.ptr_q(q) @ keys.transpose(1, 2) * scale  # (B, K, 640)
         end_logits = self.end_q(q) @ keys.transpose(1, 2) * scale
+        if self.cfg.slot_heatmap:
+            heat = self.heat(fine).transpose(1, 2)  # (B, 2K, 640)
+            K = self.cfg.chunk_size
+            point_logits = point_logits + heat[:, :K]
+            end_logits = end_logits + heat[:, K:]
         ot = self.off_t(fine).unsqueeze(1)  # (B, 1, 640, h)
         point_offset = 0.5 * torch.tanh(self.off_out(F.gelu(ot + self.off_q(q).unsqueeze(2))))  # (B, K, 640, 2)
         end_offset = 0.5 * torch.tanh(self.end_off_out(F.gelu(ot + self.end_off_q(q).unsqueeze(2))))
@@ -125,7 +133,8 @@ class Policy(nn.Module):
 
 
 def _pointer_loss(logits, offset, xy, mask, cfg: PolicyConfig):
-    """logits (B,K,N), offset (B,K,N,2), xy (B,K,2) targets, mask (B,K) bool -> scalar."""
+    """logits (B,K,N), offset (B,K,N,2), xy (B,K,2) targets, mask (B,K) bool -> scalar. Slot 0
+    (what is done next, on the screen the policy sees) weighs twice the later slots."""
     if not bool(mask.any()):
         return logits.sum() * 0.0
     tgt = soft_cell_targets(xy, codec.GRID_H, codec.GRID_W, cfg.pointer_sigma)  # (B, K, N)
@@ -137,6 +146,7 @@ def _pointer_loss(logits, offset, xy, mask, cfg: PolicyConfig):
     pred_off = torch.gather(offset, 2, cell[..., None, None].expand(-1, -1, 1, 2)).squeeze(2)  # (B, K, 2)
     off = F.smooth_l1_loss(pred_off, tgt_off, reduction="none", beta=0.1).sum(-1)  # (B, K)
     m = mask.float()
+    m = m * torch.cat([torch.full_like(m[:, :1], 2.0), torch.ones_like(m[:, 1:])], dim=1)
     return ((ce + cfg.offset_weight * off) * m).sum() / m.sum()
 
 
@@ -148,4 +158,4 @@ def policy_loss(out, kinds, pos, cfg: PolicyConfig):
     ptr = _pointer_loss(point_logits, point_offset, pos[..., :2], is_ptr, cfg)
     end = _pointer_loss(end_logits, end_offset, pos[..., 2:], kinds == codec.DRAG, cfg)
     loss = kind + ptr + 0.5 * end
-    return loss, {"kind": float(kind), "pointer": float(ptr)}
+    return loss, {"kind": float(kind.detach()), "pointer": float(ptr.detach())}

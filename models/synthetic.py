@@ -166,6 +166,7 @@ def make_episode(folder, seed: int, size=(640, 400), layout: float = 1.0, theme:
             "outcome": "failure" if fumble else "success", "outcome_reason": "fumbled" if fumble else None,
             "recorder": {"fps": 10}, "app_hint": "synthetic", "task": "synthetic-export", "seed": seed,
             "layout": layout, "fumble_action": fumble_at,
+            "action_targets": {str(i): list(arg) for i, (kind, arg) in enumerate(steps) if kind == "click"},
             "targets": {"name": name_rect, "export": export_rect, "import": import_rect, "ok": ok_rect,
                         "cancel": cancel_rect}}
     (folder / "meta.json").write_text(json.dumps(meta, indent=1))

@@ -56,7 +56,7 @@ class TrainConfig:
     critic_groups: int = 6  # screens per critic batch (each: 1 positive + critic_negatives)
     critic_negatives: int = 3
     critic_failures: int = 6  # chunks from failed episodes per critic batch (when there are any)
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 1e-4
     rank_weight: float = 1.0
     val_every: int = 50
@@ -132,11 +132,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         s = train_steps[i]
         m = dataset.random_affine(rng, cfg.augment)
         img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
-        jit = s.pos.copy()
-        jit[:, :2] += rng.uniform(-0.6, 0.6, size=(len(jit), 2)) * s.tol(cfg.tolerance_px)
-        jit[:, 2:] = np.where(s.kinds[:, None] == codec.DRAG, jit[:, 2:], jit[:, :2])
-        jit[~np.isin(s.kinds, list(codec.POINTER_TOKENS))] = 0
-        chunks = [(s.kinds, np.clip(jit, 0, 1), 1.0)] + [(k, p, 0.0) for k, p in negmaker.negatives(s, rng, cfg.critic_negatives)]
+        chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0)] + [(k, p, 0.0) for k, p in negmaker.negatives(s, rng, cfg.critic_negatives)]
         first = len(labels)
         for k, p, y in chunks:
             pt = p.copy()
@@ -197,7 +193,7 @@ def validate_policy(policy, steps, tol_px) -> dict:
         kind_ok += int(c.kinds[0] == s.kinds[0])
         if s.kinds[0] in codec.POINTER_TOKENS:
             clicks += 1
-            hits += int(c.kinds[0] in codec.POINTER_TOKENS and _dist_px(s, c.pos[0], s.pos[0]) <= tol_px)
+            hits += int(c.kinds[0] in codec.POINTER_TOKENS and s.hit(c.pos[0], tol_px))
     return {"click_accuracy": hits / clicks if clicks else None, "kind_accuracy": kind_ok / len(steps)}
 
 
@@ -229,7 +225,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
     """Offline evaluation of the exported models on (held-out) steps, through the runtime's
     candidate path. -> (metrics, positive scores, negative scores)."""
     rng = np.random.default_rng(seed)
-    n_click = hit_policy = hit_top = hit_decision = kind_ok = kind_all = slots_all = 0
+    n_click = hit_policy = hit_strict = hit_top = hit_decision = kind_ok = kind_all = slots_all = 0
     pos_scores, neg_scores, pair_ok, pair_n = [], [], 0, 0
     for si, s in enumerate(steps):
         progress(label, si, len(steps), {})
@@ -246,8 +242,9 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         best = max(allc, key=lambda c: c.score)
         if s.kinds[0] in codec.POINTER_TOKENS:
             n_click += 1
-            ok = lambda c: c.kinds[0] == s.kinds[0] and _dist_px(s, c.pos[0], s.pos[0]) <= cfg.tolerance_px  # noqa: E731
-            hit_policy += int(base.kinds[0] in codec.POINTER_TOKENS and _dist_px(s, base.pos[0], s.pos[0]) <= cfg.tolerance_px)
+            ok = lambda c: c.kinds[0] == s.kinds[0] and s.hit(c.pos[0], cfg.tolerance_px)  # noqa: E731
+            hit_policy += int(base.kinds[0] in codec.POINTER_TOKENS and s.hit(base.pos[0], cfg.tolerance_px))
+            hit_strict += int(base.kinds[0] in codec.POINTER_TOKENS and _dist_px(s, base.pos[0], s.pos[0]) <= cfg.tolerance_px)
             hit_top += int(any(ok(c) for c in allc))
             hit_decision += int(ok(best))
         # critic ranking: the demonstrated chunk against negatives of the same screen
@@ -258,6 +255,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         neg_scores += [c.score for c in scored[1:]]
         pair_ok += sum(int(scored[0].score > c.score) for c in scored[1:])
         pair_n += len(scored) - 1
+    progress(label, len(steps), len(steps), {})
     fail_scores = []
     for s in fail_steps:
         rgb = codec.load_frame(s.frame_path)
@@ -265,7 +263,8 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         fail_scores.append(c.score)
     metrics = {
         "steps": len(steps), "pointer_steps": n_click,
-        "click_accuracy": _ratio(hit_policy, n_click),  # policy alone, top-1
+        "click_accuracy": _ratio(hit_policy, n_click),  # policy alone, top-1, on the target widget
+        "click_accuracy_strict": _ratio(hit_strict, n_click),  # policy alone, within tolerance_px of the demo's click
         "decision_click_accuracy": _ratio(hit_decision, n_click),  # candidates + critic choice
         "candidate_recall": _ratio(hit_top, n_click),  # a right click among the candidates
         "kind_accuracy": _ratio(kind_ok, len(steps)),  # first action's token
@@ -275,6 +274,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         "critic_pair_accuracy": _ratio(pair_ok, pair_n),  # demonstrated > negative, same screen
         "failure_chunks": len(fail_steps),
         "tolerance_px": cfg.tolerance_px,
+        "target_rects": sum(s.target is not None for s in steps if s.kinds[0] in codec.POINTER_TOKENS),
     }
     return metrics, pos_scores, neg_scores + fail_scores
 
@@ -508,7 +508,7 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
         if s.kinds[0] in codec.POINTER_TOKENS:
             by_phase.setdefault(s.index, []).append(s)
     out = []
-    names = {i: le.path.name for i, le in enumerate(train_eps)}
+    names = {st.episode: le.path.name for le in train_eps for st in le.steps}
     for phase in sorted(by_phase):
         group = by_phase[phase]
         pick = np.linspace(0, len(group) - 1, min(len(group), cfg.max_exemplars_per_phase)).round().astype(int)
@@ -572,3 +572,31 @@ def summary_lines(meta: dict) -> list[str]:
     for s in tr.get("skipped", []):
         lines.append(f"Skipped {s['path']}: {s['reason']}")
     return lines
+
+
+def evaluate_bundle(bundle_path, episodes, tolerance_px: float = 12.0, seed: int = 0, progress=_noop) -> dict:
+    """Offline evaluation of a written bundle on other episodes (e.g. demos of unseen seeds):
+    the same numbers as bundle.json's "evaluation"."""
+    b = bundle_mod.load(bundle_path)
+    cfg = TrainConfig(chunk_size=b.chunk_size, tolerance_px=tolerance_px, crop_slots=b.crop_slots, seed=seed)
+    demos, fails, skipped = dataset.scan(episodes, (), skip_bad=True)
+    vocab = b.vocab
+    good = []
+    for le in demos + fails:
+        try:
+            dataset.build(le, len(good), vocab, b.chunk_size, dataset.consensus_tokens(demos) if le.role == "failure" else None)
+        except EpisodeError as e:
+            skipped.append((str(le.path), str(e)))
+            continue
+        good.append(le)
+    steps = [s for le in good if le.role == "demo" for s in le.steps]
+    fsteps = [s for le in good if le.role == "failure" for s in le.steps]
+    by_ep: dict = {}
+    for s in steps:
+        by_ep.setdefault(s.episode, []).append(s)
+    negmaker = dataset.NegativeMaker(by_ep, vocab, tolerance_px)
+    ev, ps, ns = evaluate(Decider(b, threads=1), steps, fsteps, negmaker, vocab, cfg, seed + 1, progress)
+    ev["episodes"] = len([le for le in good if le.role == "demo"])
+    ev["abstain_rate_on_demonstrated"] = _ratio(sum(p < b.abstain_threshold for p in ps), len(ps))
+    ev["skipped"] = [p for p, _ in skipped]
+    return ev

@@ -1,0 +1,172 @@
+"""Training end to end on tiny runs: a valid bundle from demos made in the test, determinism,
+held-out evaluation, and one clear line for each kind of bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from agent.cli import main  # noqa: E402
+from models import bundle as bundle_mod  # noqa: E402
+from models.synthetic import make_episode, make_episodes  # noqa: E402
+from models.train import TrainConfig, calibrate_threshold, train  # noqa: E402
+
+SMALL = dict(steps=3, batch_size=4, critic_groups=2, critic_negatives=2, critic_failures=2, val_every=2, threads=1,
+             policy={"d_model": 32, "n_heads": 2, "enc_layers": 1, "dec_layers": 1, "channels": (8, 16, 16, 32)},
+             critic={"d_model": 32, "n_heads": 2, "layers": 1, "channels": (8, 16, 16, 16), "crop_channels": (8, 8, 16, 16)})
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("episodes")
+    make_episodes(root / "demos", range(5), size=(480, 300))
+    make_episode(root / "demos" / "other-size", 7, size=(640, 400))  # mixed screen sizes: normalised
+    make_episodes(root / "fails", range(100, 102), size=(480, 300), fumble=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def bundle(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("b") / "bundle"
+    meta = train([data / "demos"], out, TrainConfig(**SMALL), failures=[data / "fails"])
+    return out, meta
+
+
+def test_tiny_run_gives_valid_bundle(bundle):
+    out, meta = bundle
+    b = bundle_mod.load(out)  # format version and sha256 of each model file checked
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "exemplars", "policy.onnx"]
+    assert b.chunk_size == 4 and "alice" in b.vocab.texts and b.vocab.keys == ["enter"]
+    assert 0.0 < b.abstain_threshold < 1.0
+    assert meta["input"]["width"] == 256 and meta["crop"]["slots"] == 2
+    assert all(v <= 1e-4 for v in meta["onnx_parity_max_abs_diff"].values())
+    ev = meta["evaluation"]
+    for k in ("click_accuracy", "decision_click_accuracy", "kind_accuracy", "critic_auc"):
+        assert ev[k] is None or 0.0 <= ev[k] <= 1.0, k
+    assert ev["critic_auc"] is not None and ev["failure_chunks"] >= 1
+    assert b.exemplars and all((out / e["file"]).exists() for e in b.exemplars)
+    assert len(meta["training"]["policy_loss"]) == 3 and len(meta["training"]["critic_loss"]) == 3
+    assert json.loads((out / "bundle.json").read_text())["evaluation"] == ev
+
+
+def test_evaluation_is_on_held_out_episodes(bundle):
+    out, meta = bundle
+    tr = meta["training"]
+    held, used = set(tr["held_out"]), set(tr["episodes"])
+    assert held and used and not held & used
+    assert set(meta["evaluation"]["held_out_episodes"]) == held
+    assert all(e["episode"] not in {p.rsplit("/", 1)[-1] for p in held} for e in meta["exemplars"])
+    n_steps = sum(len([1 for _ in open(f"{p}/actions.jsonl")]) for p in held)  # one step per action
+    assert meta["evaluation"]["steps"] == n_steps == tr["val_steps"]
+    assert not set(tr["failures"]) & set(tr["held_out_failures"])
+
+
+def test_same_seed_same_results(bundle, data, tmp_path):
+    _, meta = bundle
+    again = train([data / "demos"], tmp_path / "again", TrainConfig(**SMALL), failures=[data / "fails"])
+    assert again["training"]["policy_loss"] == meta["training"]["policy_loss"]
+    assert again["training"]["weights_sha256"] == meta["training"]["weights_sha256"]
+    assert again["models"]["policy"]["sha256"] == meta["models"]["policy"]["sha256"]
+    assert again["evaluation"] == meta["evaluation"]
+    other = train([data / "demos"], tmp_path / "other", TrainConfig(**{**SMALL, "seed": 1}), failures=[data / "fails"])
+    assert other["training"]["weights_sha256"] != meta["training"]["weights_sha256"]
+
+
+def test_failures_never_train_the_policy(bundle):
+    _, meta = bundle
+    tr = meta["training"]
+    assert not any("fails" in p for p in tr["episodes"] + tr["held_out"])
+    assert all("fails" in p for p in tr["failures"] + tr["held_out_failures"])
+
+
+def test_threshold_calibration():
+    assert calibrate_threshold([0.9, 0.8, 0.7], [0.1, 0.2, 0.3]) == pytest.approx(0.5)
+    assert calibrate_threshold([], [0.1]) == 0.5
+
+
+# ----- bad input: one line, exit 1, nothing written -----------------------------------------------
+def _cli(capsys, *args):
+    code = main(["train", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _copy(data, tmp_path, n=3):
+    root = tmp_path / "eps"
+    for i, p in enumerate(sorted((data / "demos").iterdir())[:n]):
+        shutil.copytree(p, root / p.name)
+    return root
+
+
+def _one_error_line(err):
+    lines = [l for l in err.strip().splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), err
+    return lines[0]
+
+
+def test_no_episodes_found(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = _cli(capsys, tmp_path / "empty", "--out", tmp_path / "b")
+    assert code == 1 and "no episodes found in" in _one_error_line(err)
+    code, _, err = _cli(capsys, tmp_path / "nope", "--out", tmp_path / "b")
+    assert code == 1 and "no such folder" in _one_error_line(err)
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("empty", "empty episode"),
+    ("corrupt_frame", "is corrupt"),
+    ("version", "episode format version 99 is not supported"),
+    ("cut_off", None),  # a cut-off episode still loads up to its last flushed action
+])
+def test_bad_episode_one_line(data, tmp_path, capsys, damage, message):
+    root = _copy(data, tmp_path)
+    victim = sorted(root.iterdir())[0]
+    meta = json.loads((victim / "meta.json").read_text())
+    if damage == "empty":
+        (victim / "actions.jsonl").write_text("")
+        (victim / "events.jsonl").write_text("")
+    elif damage == "corrupt_frame":
+        (victim / "frames" / "000000.png").write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
+    elif damage == "version":
+        meta["format_version"] = 99
+    elif damage == "cut_off":
+        meta["ended_at"] = None
+        text = (victim / "actions.jsonl").read_text()
+        (victim / "actions.jsonl").write_text(text[: len(text) - 25])  # torn last line
+        (victim / "events.jsonl").write_text("")  # keep the flushed actions as they are
+    (victim / "meta.json").write_text(json.dumps(meta))
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    if message is None:
+        from models.dataset import scan
+
+        demos, _, skipped = scan([root])
+        assert not skipped and len(demos) == 3
+        cut = [d for d in demos if d.path == victim][0]
+        assert cut.episode.truncated and 1 <= len(cut.steps) < 5
+        return
+    code, _, err = _cli(capsys, root, "--out", tmp_path / "b", "--steps", "1")
+    line = _one_error_line(err)
+    assert code == 1 and message in line and str(victim) in line and "--skip-bad" in line
+    assert not (tmp_path / "b").exists()
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # input untouched
+
+
+def test_skip_bad_trains_on_the_good_ones(data, tmp_path, capsys):
+    root = _copy(data, tmp_path, n=4)
+    shutil.copytree(data / "demos" / "other-size", root / "other-size")
+    bad = sorted(root.iterdir())[0]
+    (bad / "frames" / "000002.png").write_bytes(b"garbage")
+    code, out, err = _cli(capsys, root, "--out", tmp_path / "b", "--steps", "2", "--skip-bad", "--threads", "1")
+    assert code == 0, err
+    assert f"Skipped {bad}: {bad}: frame 000002.png is corrupt" in out
+    meta = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    assert [s["path"] for s in meta["training"]["skipped"]] == [str(bad)]
+    used = meta["training"]["episodes"] + meta["training"]["held_out"]
+    assert str(bad) not in used and str(root / "other-size") in used and len(used) == 4
+    assert "click accuracy" in out and "Bundle written to" in out
+    bundle_mod.load(tmp_path / "b")
