@@ -278,3 +278,20 @@ def test_context_manager_stops_and_closes_the_episode(tmp_path, injector):
     assert json.loads((tmp_path / "cm" / "meta.json").read_text())["recorder"]["summary"]["events"] >= 2
     with pytest.raises(RecorderError):
         rec.stop()
+
+
+def test_text_typed_through_transient_keymap_changes_is_recorded_as_typed(tmp_path, injector):
+    # xdotool (like password managers' auto-type) binds a spare keycode, presses it and restores
+    # the binding at once; the recorder must resolve the press with the binding of that moment.
+    import shutil
+    import subprocess
+
+    if not shutil.which("xdotool"):
+        pytest.skip("needs xdotool")
+    with Recorder(tmp_path / "xdo", hotkeys=False) as rec:
+        settle()
+        subprocess.run(["xdotool", "type", "--delay", "0", "héllo €ñ żółw"], check=True)
+        settle()
+    assert rec.events
+    ep = Episode.load(tmp_path / "xdo")
+    assert [(a["kind"], a.get("text")) for a in ep.actions] == [("type", "héllo €ñ żółw")]

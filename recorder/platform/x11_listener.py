@@ -5,13 +5,16 @@ Built on pynput's RECORD listener, with three changes that matter for faithful r
   (two pynput listeners would interleave a ctrl press and a click arbitrarily);
 - every event keeps the X server timestamp, mapped to this process's monotonic clock, so the
   frame "just before" an event is chosen by when the event happened, not when Python got to it;
-- keysyms are resolved at event time from a keymap kept fresh with MappingNotify, so text typed
-  through a remapped spare keycode (how non-ASCII is injected) resolves to the right character.
-  pynput's own translation uses the keymap of the moment it started.
+- keysyms are resolved with the keymap as it was when the key was pressed: keymap changes
+  (ChangeKeyboardMapping requests) are recorded in the same stream, so text typed through a
+  spare keycode bound for a moment (how xdotool, password managers and our Injector type
+  non-ASCII) resolves to the right character. pynput's own translation uses the keymap of the
+  moment it started.
 """
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -58,6 +61,7 @@ class Keymap:
         info = display.display.info
         self.min_kc, self.max_kc = info.min_keycode, info.max_keycode
         self.rows: dict[int, list[int]] = {}
+        self.recorded_changes = 0
         self.refresh(self.min_kc, self.max_kc - self.min_kc + 1)
         self.masks = {"alt": 0, "win": 0, "level3": 0, "group2": 0, "numlock": 0}
         wanted = {"Alt_L": "alt", "Alt_R": "alt", "Meta_L": "alt", "Super_L": "win", "Super_R": "win",
@@ -82,13 +86,29 @@ class Keymap:
         for n, row in enumerate(self.d.get_keyboard_mapping(first, count)):
             self.rows[first + n] = list(row) + [0] * max(0, 6 - len(row))
 
+    def apply_request(self, data: bytes, swapped: bool) -> None:
+        """Apply a recorded core ChangeKeyboardMapping request (opcode, count, length,
+        first keycode, keysyms per keycode, 2 unused, then the keysyms)."""
+        import struct
+
+        order = ">" if (swapped != (sys.byteorder == "big")) else "<"
+        count, first, per = data[1], data[4], data[5]
+        syms = struct.unpack_from(f"{order}{count * per}I", data, 8)
+        for n in range(count):
+            row = list(syms[n * per:(n + 1) * per])
+            self.rows[first + n] = row + [0] * max(0, 6 - len(row))
+        self.recorded_changes += 1
+
     def drain_notifies(self) -> None:
-        """Apply MappingNotify events (the server sends them to every client)."""
+        """Read MappingNotify events (the server sends them to every client). Small changes
+        come through the record stream in order (apply_request), and re-reading the server's
+        keymap now could see a binding already restored; a large one (a layout switch, made
+        with XKB requests we do not record) is read from the server."""
         import Xlib.X as X
 
         while self.d.pending_events():
             ev = self.d.next_event()
-            if ev.type == X.MappingNotify and ev.request == X.MappingKeyboard:
+            if ev.type == X.MappingNotify and ev.request == X.MappingKeyboard and ev.count > 4:
                 self.refresh(ev.first_keycode, ev.count)
 
     def row(self, keycode: int) -> list[int]:
@@ -173,7 +193,7 @@ class XListener:
                 cls = _listener_class()
             except ImportError as e:
                 raise DisplayError(f"pynput cannot use X display {self.display} ({e})") from None
-            self._listener = cls(self._on_x_event)
+            self._listener = cls(self._on_x_event, self._on_keymap_request)
             self._listener.start()
             self._listener.wait()
         finally:
@@ -237,6 +257,15 @@ class XListener:
         return min(t, time.monotonic())
 
     # --- events ----------------------------------------------------------------------------
+    def _on_keymap_request(self, data: bytes, swapped: bool) -> None:
+        """A ChangeKeyboardMapping request, in stream order with the key events."""
+        try:
+            self._keymap.apply_request(data, swapped)
+        except Exception as e:
+            self.errors += 1
+            if self.on_error:
+                self.on_error(e)
+
     def _on_x_event(self, event) -> None:
         try:
             ev = self._convert(event)
@@ -309,22 +338,72 @@ class XListener:
         return sum(self._keymap.masks[m] for m in mods)
 
 
+X_CHANGE_KEYBOARD_MAPPING = 100  # core request opcode
+
+
 def _listener_class():
-    """pynput's X keyboard listener, widened to all input events with our handler."""
+    """pynput's X keyboard listener, widened to all input events AND the core requests that
+    change the keymap, in one record context, with our handlers.
+
+    Recording ChangeKeyboardMapping requests in the same ordered stream as the key events is
+    what makes transient remaps resolve right: xdotool (and password managers' auto-type) bind
+    a spare keycode, press it and restore it at once; by the time we read the key press the
+    server's keymap is already restored, but in the stream the new binding comes first."""
     import Xlib.X as X
+    import Xlib.display
+    import Xlib.ext.record as record
+    from pynput._util import AbstractListener
+    from pynput._util.xorg import display_manager
     from pynput.keyboard._xorg import Listener as KeyboardListener
 
     class _AllInputListener(KeyboardListener):
         _EVENTS = (X.KeyPress, X.MotionNotify)  # KeyPress..MotionNotify: keys, buttons, motion
 
-        def __init__(self, handler):
+        def __init__(self, handler, on_keymap):
             super().__init__()
             self._deskact_handler = handler
+            self._deskact_keymap = on_keymap
 
-        def _handle_message(self, display, event, injected=False):  # pynput >= 1.8
-            self._deskact_handler(event)
+        def _run(self):  # pynput's ListenerMixin._run, plus the keymap requests
+            self._display_stop = Xlib.display.Display()
+            self._display_record = Xlib.display.Display()
+            self._stopped = False
+            with display_manager(self._display_record) as dm:
+                self._context = dm.record_create_context(0, [record.AllClients], [{
+                    "core_requests": (X_CHANGE_KEYBOARD_MAPPING, X_CHANGE_KEYBOARD_MAPPING),
+                    "core_replies": (0, 0), "ext_requests": (0, 0, 0, 0), "ext_replies": (0, 0, 0, 0),
+                    "delivered_events": (0, 0), "device_events": self._EVENTS, "errors": (0, 0),
+                    "client_started": False, "client_died": False}])
+            try:
+                self._mark_ready()
+                self._display_record.record_enable_context(self._context, self._handler)
+            except Exception:
+                pass  # pynput passes errors to the thread that joins
+            finally:
+                try:
+                    self._display_stop.record_disable_context(self._context)
+                    self._display_stop.flush()
+                    self._display_record.record_free_context(self._context)
+                finally:
+                    self._display_stop.close()
+                    self._display_record.close()
 
-        def _handle(self, display, event):  # pynput 1.7
+        @AbstractListener._emitter
+        def _handler(self, reply):
+            if not self.running:
+                raise self.StopException()
+            data = reply.data
+            if reply.category == record.FromClient:
+                if data and data[0] == X_CHANGE_KEYBOARD_MAPPING:
+                    self._deskact_keymap(bytes(data), bool(reply.client_swapped))
+                return
+            if reply.category != record.FromServer:
+                return
+            while data and len(data):
+                event, data = self._EVENT_PARSER.parse_binary_value(data, self._display_record.display, None, None)
+                self._deskact_handler(event)
+
+        def _handle_message(self, display, event, injected=False):  # not used: _handler is ours
             self._deskact_handler(event)
 
     return _AllInputListener
