@@ -262,8 +262,9 @@ def bench_active(display: str, tmp: Path, seconds: float, busy: bool) -> dict:
             elif choice < 0.7:
                 cx, cy = w["canvas"]
                 p.moveTo(cx, cy, duration=0.3)
+                direction = rnd.choice([-1, 1])  # one burst, one direction: one scroll action
                 for _ in range(rnd.randint(2, 5)):
-                    inj.scroll(rnd.choice([-1, 1]))
+                    inj.scroll(direction)
                     time.sleep(0.06)
                 n_actions += 1
             elif choice < 0.85:
@@ -283,7 +284,7 @@ def bench_active(display: str, tmp: Path, seconds: float, busy: bool) -> dict:
     frames = len(list((rec.path / "frames").glob("*.png")))
     actions = sum(1 for _ in open(rec.path / "actions.jsonl"))
     return {"screen": "busy (text + colour)" if busy else "flat form", "seconds": round(elapsed, 1),
-            "actions": actions, "actions_injected_about": n_actions, "frames": frames,
+            "actions": actions, "actions_performed": n_actions, "frames": frames,
             "mb": round(size / 1e6, 2), "mb_per_min": round(size / 1e6 / (elapsed / 60), 2),
             "kb_per_frame": round(size / 1e3 / max(1, frames), 1), "cpu_pct": round(cpu, 1),
             "fidelity_report": report.strip().splitlines()[-8:]}
