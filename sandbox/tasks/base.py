@@ -176,8 +176,8 @@ class TaskApp:
 
     def show_modal(self, top: tk.Toplevel, focus: tk.Widget | None = None) -> None:
         """Keep the dialog on screen, grab input and give `focus` the keyboard. Without a window
-        manager the X focus follows the pointer unless forced; the grab makes the forced focus
-        hold wherever the pointer goes."""
+        manager the X focus follows the pointer; focus_force takes it only once the window is
+        mapped (measured: forced earlier, keys typed with the pointer off the app were lost)."""
         top.update_idletasks()
         self._clamp(top, top.winfo_x(), top.winfo_y())
         top.wait_visibility()
@@ -186,13 +186,6 @@ class TaskApp:
         else:  # the distracting dialog holds the grab; give it to this dialog when it closes
             self._before_popup = (top, focus or top)
         (focus or top).focus_force()
-
-    def close_dialog(self, top: tk.Toplevel) -> None:
-        try:
-            top.grab_release()
-            top.destroy()
-        except tk.TclError:
-            pass
 
     def screen_rect(self, widget: tk.Widget, box) -> list[int] | None:
         """A widget-relative box (x, y, w, h) in screen coordinates, or None if not shown."""
