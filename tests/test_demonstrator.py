@@ -181,3 +181,14 @@ def test_steered_path_goes_across_then_down():
     ys = [y for x, y, _ in path if x < 255]
     assert max(abs(y - 200) for y in ys) < 1.0  # stays in the row while crossing to the submenu
     assert path[-1][:2] == (260, 240)
+
+
+def test_scrolling_stops_at_the_end_of_the_list_with_a_clear_error(no_leaks):
+    from sandbox.demonstrator import DemoError
+    from sandbox.steps import scroll
+
+    steps = list(TASKS["search_pick"].steps[:3]) + [scroll("results", until="no_such_row")]
+    with TaskSession("search_pick", seed=0) as s:
+        with pytest.raises(DemoError, match="no_such_row.*did not come into view"):
+            demonstrate(s, random.Random(0), speed=SPEED, steps=steps)
+        assert s.outcome() is None

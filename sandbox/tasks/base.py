@@ -7,10 +7,11 @@ files the harness names:
   {"outcome": "success"|"failure", "reason": str|None, "t": unix time}
 * the targets file, rewritten (atomically) whenever something on screen changes:
   {"seq", "screen": [w, h], "window": [x, y, w, h], "phase", "phase_name", "popup",
-   "popup_due", "decoy_for", "outcome", "targets": {name: [x, y, w, h]}}
+   "popup_due", "decoy_for", "outcome", "targets": {name: [x, y, w, h]}, "scroll": {name: top}}
   (screen coordinates of the visible named widgets; "popup_due" is true while the distracting
   dialog is scheduled but not yet shown, so a scripted demonstrator can wait for it;
-  "decoy_for" names the target the shown look-alike "decoy" imitates)
+  "decoy_for" names the target the shown look-alike "decoy" imitates; "scroll" holds the
+  first visible fraction of scrollable targets, so every wheel notch gives a new snapshot)
 
 The targets file is for the scripted demonstrator and for measuring (where was the right
 thing?); the agent never reads it. Perturbations (sandbox.perturb.Variant) are applied here
@@ -314,11 +315,13 @@ class TaskApp:
             return None
 
     def snapshot(self) -> dict:
-        targets = {}
+        targets, scroll = {}, {}
         for name, w in list(self._targets.items()):
             rect = self._rect(w)
             if rect and rect[2] > 1 and rect[3] > 1:
                 targets[name] = rect
+                if isinstance(w, (tk.Listbox, tk.Text, tk.Canvas)):
+                    scroll[name] = round(w.yview()[0], 4)
         for name, rect in self.extra_targets().items():
             if rect:
                 targets[name] = [int(v) for v in rect]
@@ -327,7 +330,7 @@ class TaskApp:
                 "window": [r.winfo_rootx(), r.winfo_rooty(), r.winfo_width(), r.winfo_height()],
                 "phase": self.phase_index, "phase_name": self.phase_name, "popup": self.popup is not None,
                 "popup_due": self._popup_due, "decoy_for": self.decoy_for if "decoy" in targets else None,
-                "outcome": self.outcome, "reason": self.reason, "targets": targets}
+                "outcome": self.outcome, "reason": self.reason, "targets": targets, "scroll": scroll}
 
     def _publish(self) -> None:
         """Rewrite the targets file if anything changed (also called right after a phase change
