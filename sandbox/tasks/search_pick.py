@@ -69,7 +69,9 @@ class SearchPick(TaskApp):
         if self.outcome is not None or self.shown:
             return
         q = self.query.get().strip().lower()
-        hits = [d for d in self.docs if q and q in d.lower()]
+        if not q:
+            return  # searching for nothing does nothing, as in most apps
+        hits = [d for d in self.docs if q in d.lower()]
         if not hits:
             self.fail(f"no results for {self.query.get()!r}")
             return
