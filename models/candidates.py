@@ -146,28 +146,29 @@ class Decider:
             return self.exemplars
         return [(img, m) for img, m in self.exemplars if abs(int(m["phase"]) - phase) <= window]
 
-    def propose(self, image: np.ndarray, cursor, prev_action: int, k_points: int = 5) -> tuple[list[Candidate], list]:
+    def propose(self, image: np.ndarray, cursor, prev_actions, k_points: int = 5) -> tuple[list[Candidate], list]:
+        """prev_actions: (HISTORY,) tokens, most recent first (codec.history)."""
         out = self.policy.run(None, {"image": image[None], "cursor": np.asarray(cursor, np.float32).reshape(1, 2),
-                                     "prev_action": np.array([prev_action], np.int64)})
+                                     "prev_actions": np.asarray(prev_actions, np.int64).reshape(1, -1)})
         return policy_candidates([o[0] for o in out], k_points), out
 
-    def score(self, image: np.ndarray, gray: np.ndarray, prev_action: int, cands: list[Candidate], scale: float = 1.0):
+    def score(self, image: np.ndarray, gray: np.ndarray, prev_actions, cands: list[Candidate], scale: float = 1.0):
         kinds, pos, crops = critic_batch(gray, cands, self.bundle.crop_slots, scale)
-        (score,) = self.critic.run(None, {"image": image[None], "prev_action": np.full((len(cands),), prev_action, np.int64),
+        (score,) = self.critic.run(None, {"image": image[None], "prev_actions": np.repeat(np.asarray(prev_actions, np.int64).reshape(1, -1), len(cands), 0),
                                           "kinds": kinds, "pos": pos, "crops": crops})
         for c, s in zip(cands, score.tolist()):
             c.score = float(s)
         return cands
 
-    def decide(self, frame_rgb: np.ndarray, cursor, prev_action: int, scale: float = 1.0, phase: int | None = None,
+    def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
                n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
         """All candidates (at most n), best critic score first."""
         image = codec.preprocess(frame_rgb)
         gray = codec.to_gray(frame_rgb)
-        cands, _ = self.propose(image, cursor, prev_action)
+        cands, _ = self.propose(image, cursor, prev_actions)
         if use_exemplars and self.exemplars:
             matches = match_exemplars(gray, self.exemplars_for(phase), scale)
             cands += exemplar_candidates(cands[0], matches, limit=max(0, n - len(cands)))
         cands = cands[:n]
-        self.score(image, gray, prev_action, cands, scale)
+        self.score(image, gray, prev_actions, cands, scale)
         return sorted(cands, key=lambda c: -c.score)

@@ -11,7 +11,8 @@ Vocabulary (action tokens, one flat list; saved in bundle.json as "vocab"):
     6 scroll_up   7 scroll_down   then "key:<combo>" for each key combo of the demos, then
     "type:<text>" for each typed text (by index: typed texts may become run-time variables).
 
-    START = len(vocab) is the `prev_action` of the first step (nothing done yet).
+    START = len(vocab) pads `prev_actions` (the last HISTORY executed tokens, most recent first)
+    before anything was done: see `history`.
 
 Coordinates are normalised to the screen (0..1). A chunk is `chunk_size` consecutive actions
 (padded with `done`): kinds (K,) int64 token ids and pos (K, 4) float32 = (x, y, x2, y2); x2, y2
@@ -23,7 +24,8 @@ P = crop_slots; every float is float32, every id int64):
 policy.onnx
     inputs   image        (B, 3, 160, 256)  RGB 0..1 from `preprocess`
              cursor       (B, 2)            pointer position, normalised (where the agent left it)
-             prev_action  (B,)              token of the last executed action, START at first
+             prev_actions (B, 3)            the last 3 executed tokens, most recent first,
+                                            START-padded (`history`)
     outputs  kind_logits  (B, K, V)         action token scores per chunk slot
              point_logits (B, K, N)         pointer scores over image cells (row-major 20x32)
              point_offset (B, K, N, 2)      where in each cell, in cell units (-0.5..0.5)
@@ -33,7 +35,7 @@ policy.onnx
 
 critic.onnx
     inputs   image        (1 or B, 3, 160, 256)  the same preprocessed screen (1 = shared by all)
-             prev_action  (B,)
+             prev_actions (B, 3)
              kinds        (B, K)            candidate chunk tokens
              pos          (B, K, 4)         candidate positions (x, y, x2, y2), normalised
              crops        (B, P, 1, 32, 256) grayscale 0..1 native-resolution crops around the
@@ -49,6 +51,7 @@ import numpy as np
 
 # ----- fixed sizes (stored in bundle.json too; the runtime reads them from there) -------------
 INPUT_W, INPUT_H = 256, 160  # policy/critic image size (1280x800 / 5)
+HISTORY = 3  # executed tokens the models see (prev_actions)
 CELL = 8  # pixels of the input per pointer cell
 GRID_W, GRID_H = INPUT_W // CELL, INPUT_H // CELL  # 32 x 20 cells
 CROP_WINDOW = (512, 64)  # logical pixels around a pointer action the critic looks at closely
@@ -82,7 +85,7 @@ class Vocab:
 
     @property
     def start(self) -> int:
-        """`prev_action` before anything was done."""
+        """Pads `prev_actions` before anything was done."""
         return len(self.tokens)
 
     @classmethod
@@ -146,6 +149,12 @@ class Vocab:
         if name == "drag":
             a.update(x2=x2, y2=y2)
         return a
+
+
+def history(done_tokens, start: int, n: int = HISTORY) -> np.ndarray:
+    """Tokens executed so far (oldest first) -> (n,) int64, most recent first, START-padded."""
+    last = [int(t) for t in list(done_tokens)[-n:]][::-1]
+    return np.array(last + [start] * (n - len(last)), dtype=np.int64)
 
 
 # ----- chunks ------------------------------------------------------------------------------------

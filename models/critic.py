@@ -31,6 +31,7 @@ class CriticConfig:
     vocab_size: int  # V
     chunk_size: int = 4  # K
     crop_slots: int = 2  # P: slots 0..P-1 get a native crop
+    history: int = codec.HISTORY  # H executed tokens seen
     d_model: int = 64
     n_heads: int = 4
     layers: int = 2
@@ -64,7 +65,7 @@ class CriticConfig:
 
 
 class Critic(nn.Module):
-    INPUTS = ("image", "prev_action", "kinds", "pos", "crops")
+    INPUTS = ("image", "prev_actions", "kinds", "pos", "crops")
     OUTPUTS = ("score",)
 
     def __init__(self, cfg: CriticConfig, export: bool = False):
@@ -81,9 +82,10 @@ class Critic(nn.Module):
         ch, cw = codec.CROP_SIZE[1] // 16, codec.CROP_SIZE[0] // 16
         self.crop_tok = nn.Linear(k[3] * ch * cw, d)
         self.kind = nn.Embedding(cfg.vocab_size, d)
-        self.prev = nn.Embedding(cfg.vocab_size + 1, d)
+        self.prev = nn.Embedding((cfg.vocab_size + 1) * cfg.history, d)
+        self.register_buffer("prev_offset", torch.arange(cfg.history) * (cfg.vocab_size + 1), persistent=False)
         self.pos = nn.Sequential(nn.Linear(4, d), nn.GELU(), nn.Linear(d, d))
-        self.slot = nn.Parameter(torch.randn(cfg.chunk_size + 2, d) * 0.02)
+        self.slot = nn.Parameter(torch.randn(cfg.chunk_size + 2, d))  # as large as the tokens: order matters
         self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(d)
         self.head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1))
@@ -93,7 +95,7 @@ class Critic(nn.Module):
         self.register_buffer("cells", torch.stack([cx, cy], dim=1), persistent=False)  # (160, 2)
         self.register_buffer("cell_scale", torch.tensor([gw, gh], dtype=torch.float32), persistent=False)
 
-    def forward(self, image, prev_action, kinds, pos, crops):
+    def forward(self, image, prev_actions, kinds, pos, crops):
         B, K = kinds.shape
         P = self.cfg.crop_slots
         f = self.cnn(image)  # (Bi, C, 10, 16)
@@ -112,7 +114,7 @@ class Critic(nn.Module):
         if P < K:
             cr = torch.cat([cr, torch.zeros_like(act[:, P:])], dim=1)  # (B, K, D)
         act = act + cr
-        x = torch.cat([glob.unsqueeze(1), self.prev(prev_action).unsqueeze(1), act], dim=1) + self.slot  # (B, K+2, D)
+        x = torch.cat([glob.unsqueeze(1), self.prev(prev_actions + self.prev_offset).sum(1, keepdim=True), act], dim=1) + self.slot  # (B, K+2, D)
         for blk in self.blocks:
             x = blk(x)
         logit = self.head(self.norm(x[:, 0])).squeeze(-1)  # (B,)

@@ -37,7 +37,7 @@ class Step:
     scale: float  # frame pixels per logical pixel
     screen: tuple  # logical (w, h)
     cursor: np.ndarray  # (2,) float32 normalised: where the previous pointer action left it
-    prev: int  # token of the previous action (vocab.start at first)
+    prev: np.ndarray  # (HISTORY,) int64: tokens executed before, most recent first (codec.history)
     kinds: np.ndarray  # (K,) int64
     pos: np.ndarray  # (K, 4) float32
     frame_path: Path | None = None  # the native frame on disk (re-read for evaluation)
@@ -164,7 +164,7 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                 if r and len(r) == 4:
                     target = np.array([r[0] / sw, r[1] / sh, (r[0] + r[2]) / sw, (r[1] + r[3]) / sh], dtype=np.float32)
                 steps.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
-                                  cursor=np.array(cursor, dtype=np.float32), prev=toks[j - 1] if j else vocab.start,
+                                  cursor=np.array(cursor, dtype=np.float32), prev=codec.history(toks[:j], vocab.start),
                                   kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname),
                                   target=target))
         if t in codec.POINTER_TOKENS:

@@ -31,7 +31,7 @@ def policy_inputs(batch: int, vocab_size: int, gen: torch.Generator) -> dict[str
     return {
         "image": torch.rand(batch, 3, codec.INPUT_H, codec.INPUT_W, generator=gen),
         "cursor": torch.rand(batch, 2, generator=gen),
-        "prev_action": torch.randint(0, vocab_size + 1, (batch,), generator=gen),
+        "prev_actions": torch.randint(0, vocab_size + 1, (batch, codec.HISTORY), generator=gen),
     }
 
 
@@ -39,7 +39,7 @@ def critic_inputs(batch: int, vocab_size: int, chunk_size: int, crop_slots: int,
                   shared_screen: bool = False) -> dict[str, torch.Tensor]:
     return {
         "image": torch.rand(1 if shared_screen else batch, 3, codec.INPUT_H, codec.INPUT_W, generator=gen),
-        "prev_action": torch.randint(0, vocab_size + 1, (batch,), generator=gen),
+        "prev_actions": torch.randint(0, vocab_size + 1, (batch, codec.HISTORY), generator=gen),
         "kinds": torch.randint(0, vocab_size, (batch, chunk_size), generator=gen),
         "pos": torch.rand(batch, chunk_size, 4, generator=gen),
         "crops": torch.rand(batch, crop_slots, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0], generator=gen),

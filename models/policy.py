@@ -28,7 +28,8 @@ __all__ = ["PolicyConfig", "Policy", "policy_loss"]
 
 @dataclass
 class PolicyConfig:
-    vocab_size: int  # V action tokens (codec.Vocab); prev_action also takes V (= START)
+    vocab_size: int  # V action tokens (codec.Vocab); prev_actions also take V (= START)
+    history: int = codec.HISTORY  # H executed tokens seen
     chunk_size: int = 4  # K actions per chunk
     # --- network ---
     d_model: int = 96
@@ -67,7 +68,7 @@ class PolicyConfig:
 
 
 class Policy(nn.Module):
-    INPUTS = ("image", "cursor", "prev_action")
+    INPUTS = ("image", "cursor", "prev_actions")
     OUTPUTS = ("kind_logits", "point_logits", "point_offset", "end_logits", "end_offset")
 
     def __init__(self, cfg: PolicyConfig):
@@ -82,9 +83,10 @@ class Policy(nn.Module):
         self.register_buffer("pe16", sincos_2d(codec.GRID_H // 2, codec.GRID_W // 2, d), persistent=False)
         self.register_buffer("pe8", sincos_2d(codec.GRID_H, codec.GRID_W, d), persistent=False)
         self.cursor = nn.Sequential(nn.Linear(2, d), nn.GELU(), nn.Linear(d, d))
-        self.prev = nn.Embedding(cfg.vocab_size + 1, d)
+        self.prev = nn.Embedding((cfg.vocab_size + 1) * cfg.history, d)  # one table per history position
+        self.register_buffer("prev_offset", torch.arange(cfg.history) * (cfg.vocab_size + 1), persistent=False)
         self.encoder = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult) for _ in range(cfg.enc_layers))
-        self.queries = nn.Parameter(torch.randn(cfg.chunk_size, d) * 0.02)
+        self.queries = nn.Parameter(torch.randn(cfg.chunk_size, d))  # as large as cond: slots must differ
         self.decoder = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult, cross=True) for _ in range(cfg.dec_layers))
         self.out_norm = nn.LayerNorm(d)
         self.kind = nn.Linear(d, cfg.vocab_size)
@@ -97,17 +99,18 @@ class Policy(nn.Module):
         self.off_q, self.end_off_q = nn.Linear(d, cfg.offset_hidden), nn.Linear(d, cfg.offset_hidden)
         self.off_out, self.end_off_out = nn.Linear(cfg.offset_hidden, 2), nn.Linear(cfg.offset_hidden, 2)
 
-    def forward(self, image: torch.Tensor, cursor: torch.Tensor, prev_action: torch.Tensor):
+    def forward(self, image: torch.Tensor, cursor: torch.Tensor, prev_actions: torch.Tensor):
         B = image.shape[0]
         f8 = self.cnn8(image)  # (B, C2, 20, 32)
         f16 = self.cnn16(f8)  # (B, C3, 10, 16)
-        t16 = self.tok16(f16.flatten(2).transpose(1, 2)) + self.pe16  # (B, 160, D)
-        extra = torch.stack([self.cursor(cursor), self.prev(prev_action)], dim=1)  # (B, 2, D)
-        x = torch.cat([extra, t16], dim=1)  # (B, 162, D)
+        cur, prev = self.cursor(cursor), self.prev(prev_actions + self.prev_offset).sum(1)  # (B, D) each
+        cond = (cur + prev).unsqueeze(1)  # (B, 1, D): every token and query knows the phase
+        t16 = self.tok16(f16.flatten(2).transpose(1, 2)) + self.pe16 + cond  # (B, 160, D)
+        x = torch.cat([torch.stack([cur, prev], dim=1), t16], dim=1)  # (B, 162, D)
         for blk in self.encoder:
             x = blk(x)
         mem = x  # (B, 162, D)
-        q = self.queries.unsqueeze(0).expand(B, -1, -1)  # (B, K, D)
+        q = self.queries.unsqueeze(0) + cond  # (B, K, D)
         for blk in self.decoder:
             q = blk(q, mem)
         q = self.out_norm(q)
@@ -116,7 +119,7 @@ class Policy(nn.Module):
         D = mem.shape[-1]
         m16 = mem[:, 2:].transpose(1, 2).reshape(B, D, codec.GRID_H // 2, codec.GRID_W // 2)
         up = F.interpolate(m16, scale_factor=2.0, mode="nearest").flatten(2).transpose(1, 2)  # (B, 640, D)
-        fine = self.fine_norm(up + self.tok8(f8.flatten(2).transpose(1, 2)) + self.pe8)  # (B, 640, D)
+        fine = self.fine_norm(up + self.tok8(f8.flatten(2).transpose(1, 2)) + self.pe8 + cond)  # (B, 640, D)
         keys = self.key8(fine)  # (B, 640, D)
         scale = 1.0 / (D ** 0.5)
         point_logits = self.ptr_q(q) @ keys.transpose(1, 2) * scale  # (B, K, 640)

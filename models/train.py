@@ -109,7 +109,7 @@ def policy_batch(steps, rng, n, strength):
         img, cur, pos = dataset.augmented_view(s, rng, strength)
         imgs.append(img), curs.append(cur), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pos)
     return (torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(curs)),
-            torch.tensor(prevs, dtype=torch.int64), torch.from_numpy(np.stack(kinds)),
+            torch.from_numpy(np.stack(prevs)), torch.from_numpy(np.stack(kinds)),
             torch.from_numpy(np.stack(poss)))
 
 
@@ -147,7 +147,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             img, _, pt = dataset.augmented_view(s, rng, cfg.augment)
             imgs.append(img), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
             crops.append(_crops(s, s.kinds, s.pos, slots, rng, jitter_px=2.0)), labels.append(0.0)
-    t = (torch.from_numpy(np.stack(imgs)), torch.tensor(prevs, dtype=torch.int64), torch.from_numpy(np.stack(kinds)),
+    t = (torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(prevs)), torch.from_numpy(np.stack(kinds)),
          torch.from_numpy(np.stack(poss)), torch.from_numpy(np.stack(crops)), torch.tensor(labels, dtype=torch.float32))
     return t, groups
 
@@ -184,7 +184,7 @@ def validate_policy(policy, steps, tol_px) -> dict:
     policy.eval()
     img = torch.from_numpy(np.stack([codec.to_input(s.small) for s in steps]))
     cur = torch.from_numpy(np.stack([s.cursor for s in steps]))
-    prev = torch.tensor([s.prev for s in steps], dtype=torch.int64)
+    prev = torch.from_numpy(np.stack([s.prev for s in steps]))
     out = [o.numpy() for o in policy(img, cur, prev)]
     policy.train()
     clicks = hits = kind_ok = 0
@@ -399,7 +399,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             chunk = train_steps[i:i + 32]
             o = policy(torch.from_numpy(np.stack([codec.to_input(s.small) for s in chunk])),
                        torch.from_numpy(np.stack([s.cursor for s in chunk])),
-                       torch.tensor([s.prev for s in chunk], dtype=torch.int64))
+                       torch.from_numpy(np.stack([s.prev for s in chunk])))
             o = [x.numpy() for x in o]
             for j, s in enumerate(chunk):
                 ptr = [k for k in range(cfg.chunk_size) if s.kinds[k] in codec.POINTER_TOKENS]

@@ -104,11 +104,12 @@ def latency(bundle_path, frame_rgb, runs: int = 60, threads: int = 1) -> dict:
         t0 = time.perf_counter()
         image = codec.preprocess(frame_rgb)
         gray = codec.to_gray(frame_rgb)
-        _, out = d.propose(image, (0.5, 0.5), b.vocab.start)
+        start = codec.history([], b.vocab.start)
+        _, out = d.propose(image, (0.5, 0.5), start)
         cands = policy_candidates([o[0] for o in out], k_points=16)
         while len(cands) < 16:
             cands.append(cands[len(cands) % max(1, len(cands))])
-        d.score(image, gray, b.vocab.start, cands[:16], 1.0)
+        d.score(image, gray, start, cands[:16], 1.0)
         t1 = time.perf_counter()
         from models.candidates import match_exemplars
 

@@ -20,7 +20,7 @@ def _models():
     torch.manual_seed(0)
     p = Policy(PolicyConfig(vocab_size=V, chunk_size=3, d_model=32, n_heads=2, channels=(8, 16, 16, 32)))
     c = Critic(CriticConfig(vocab_size=V, chunk_size=3, crop_slots=2, d_model=32, n_heads=2))
-    for m, args in ((p, (torch.rand(4, 3, codec.INPUT_H, codec.INPUT_W), torch.rand(4, 2), torch.randint(0, V + 1, (4,)))),):
+    for m, args in ((p, (torch.rand(4, 3, codec.INPUT_H, codec.INPUT_W), torch.rand(4, 2), torch.randint(0, V + 1, (4, codec.HISTORY)))),):
         m.train()
         m(*args)  # batch-norm statistics that are not the defaults
     return p, c
@@ -33,8 +33,8 @@ def test_export_parity_and_dynamic_batch(tmp_path):
     assert set(res) == {"policy", "critic", "critic_shared_screen"}
     assert all(0 <= v <= 1e-4 for v in res.values())
     assert sorted(f.name for f in tmp_path.iterdir()) == ["critic.onnx", "policy.onnx"]  # no .data sidecar
-    for name, inputs in (("policy", ["image", "cursor", "prev_action"]),
-                         ("critic", ["image", "prev_action", "kinds", "pos", "crops"])):
+    for name, inputs in (("policy", ["image", "cursor", "prev_actions"]),
+                         ("critic", ["image", "prev_actions", "kinds", "pos", "crops"])):
         m = onnx.load(str(tmp_path / f"{name}.onnx"))
         assert [i.name for i in m.graph.input] == inputs
         assert all(i.type.tensor_type.shape.dim[0].dim_param for i in m.graph.input)  # batch is symbolic
