@@ -13,6 +13,12 @@ meta.json gets the outcome, end time and a fidelity summary.
 
 Hotkeys (hotkeys=True, defaults F9 pause/resume, F10 stop, F8 mark failed) are grabbed so the
 focused app never gets them, and their key events are never written.
+
+Platform input comes from a listener class with this interface (x11: platform/x11_listener.py;
+macOS: platform/macos.py provides InputListener and logical_screen_size the same way):
+    InputListener(display, callback, on_error) .start() .stop()  .grab_hotkeys([(mods, key)]) -> obj with .stop()
+    callback(dict) from its thread, in input order, with "t" in time.monotonic() seconds and the
+    event fields of recorder/episode.py (keys named as in recorder/keys.py).
 """
 from __future__ import annotations
 
@@ -101,6 +107,7 @@ class Recorder:
             self._start_capture()
         except BaseException:
             self._teardown()
+            shutil.rmtree(self.out_dir, ignore_errors=True)  # nothing was recorded: leave no husk
             raise
         self._started = True
         return self
@@ -362,6 +369,8 @@ def _backend():
     if sys.platform == "darwin" or os.environ.get("DESKACT_BACKEND") == "macos":
         from .platform import macos
 
+        if not hasattr(macos, "InputListener"):
+            raise RecorderError("recording on macOS is not available yet")
         return macos.InputListener, macos.logical_screen_size
     from .platform import x11_listener
 
