@@ -236,6 +236,21 @@ class Recorder:
         self.stop_reason = reason
         self.stop_requested.set()
 
+    def sync_frames(self, n: int = 2, timeout: float = 3.0) -> bool:
+        """Block until the ring has grabbed n more frames, so the screen as it is now (after
+        the app's last redraw) is what the next action's frame will show. For scripted
+        demonstrators and tests on a busy machine; False on timeout."""
+        ring = self._ring
+        if ring is None:
+            return False
+        target = ring.grabbed + n
+        deadline = time.monotonic() + timeout
+        while ring.grabbed < target:
+            if time.monotonic() > deadline or ring.error is not None:
+                return False
+            time.sleep(ring.period / 4)
+        return True
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a stop is requested (the stop hotkey) or timeout; True if requested."""
         return self.stop_requested.wait(timeout)

@@ -25,8 +25,22 @@ def injector():
     return Injector()
 
 
+_current = []
+
+
 def settle():
-    time.sleep(0.25)  # > 2 frame periods: the ring holds the screen as it now is
+    """Let the app redraw, then wait for fresh ring frames (robust on a loaded machine)."""
+    time.sleep(0.1)
+    if _current and _current[-1]._ring is not None and not _current[-1]._stopped:
+        assert _current[-1].sync_frames(2)
+    else:
+        time.sleep(0.2)
+
+
+def recorder(*args, **kw):
+    rec = Recorder(*args, **kw)
+    _current.append(rec)
+    return rec
 
 
 def near(a, xy, tol=2.0):
@@ -42,7 +56,7 @@ def session(tmp_path_factory, injector):
     with ProbeApp(tmp) as app:
         w = app.widgets
         cx, cy = w["canvas"]
-        rec = Recorder(tmp / "ep", hotkeys=False, meta_extra={"task": "probe"})
+        rec = recorder(tmp / "ep", hotkeys=False, meta_extra={"task": "probe"})
         rec.start()
         settle()
         inj.click(*w["button"])                         # 0 click: button turns green
@@ -174,7 +188,7 @@ def test_events_pair_releases_and_carry_resolved_characters(session):
 
 def test_privacy_redact_typing_exclude_region_and_owner_only_files(tmp_path, injector):
     with ProbeApp(tmp_path) as app:
-        rec = Recorder(tmp_path / "private", hotkeys=False, redact_typing=True,
+        rec = recorder(tmp_path / "private", hotkeys=False, redact_typing=True,
                        exclude_regions=[(0, 0, 400, 200)])
         rec.start()
         settle()
@@ -207,7 +221,7 @@ def test_privacy_redact_typing_exclude_region_and_owner_only_files(tmp_path, inj
 def test_hotkeys_pause_mark_failed_and_stop_and_are_never_recorded(tmp_path, injector):
     with ProbeApp(tmp_path) as app:
         w = app.widgets
-        rec = Recorder(tmp_path / "hk", hotkeys={"stop": "ctrl+alt+q"})
+        rec = recorder(tmp_path / "hk", hotkeys={"stop": "ctrl+alt+q"})
         rec.start()
         settle()
         injector.click(*w["entry"])
@@ -241,7 +255,7 @@ def test_modifier_held_when_recording_started_does_not_stick(tmp_path, injector)
     with ProbeApp(tmp_path) as app:
         injector.click(*app.widgets["entry"])
         injector.key("ctrl", True)  # held before the start
-        rec = Recorder(tmp_path / "held", hotkeys=False)
+        rec = recorder(tmp_path / "held", hotkeys=False)
         rec.start()
         settle()
         injector.hotkey("s")  # ctrl+s: ctrl's press was never seen, the X state says it is down
@@ -269,7 +283,7 @@ def test_unusable_output_folder_is_refused_before_recording(tmp_path):
 
 
 def test_context_manager_stops_and_closes_the_episode(tmp_path, injector):
-    with Recorder(tmp_path / "cm", hotkeys=False) as rec:
+    with recorder(tmp_path / "cm", hotkeys=False) as rec:
         settle()
         injector.click(50, 700)
         settle()
@@ -288,7 +302,7 @@ def test_text_typed_through_transient_keymap_changes_is_recorded_as_typed(tmp_pa
 
     if not shutil.which("xdotool"):
         pytest.skip("needs xdotool")
-    with Recorder(tmp_path / "xdo", hotkeys=False) as rec:
+    with recorder(tmp_path / "xdo", hotkeys=False) as rec:
         settle()
         subprocess.run(["xdotool", "type", "--delay", "0", "héllo €ñ żółw"], check=True)
         settle()

@@ -57,7 +57,8 @@ def test_kill_9_mid_recording_keeps_everything_flushed(tmp_path, injector):
             deadline = time.monotonic() + 5
             while lines(path / "events.jsonl") < 8 + 2 * 22 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(0.3)  # let the PNG writer finish the last frame
+            while lines(path / "frames.jsonl") < 4 and time.monotonic() < deadline + 5:
+                time.sleep(0.05)  # the PNG writer lists a frame once it is complete
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
