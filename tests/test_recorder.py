@@ -309,3 +309,24 @@ def test_text_typed_through_transient_keymap_changes_is_recorded_as_typed(tmp_pa
     assert rec.events
     ep = Episode.load(tmp_path / "xdo")
     assert [(a["kind"], a.get("text")) for a in ep.actions] == [("type", "héllo €ñ żółw")]
+
+
+def test_records_the_display_it_is_given_with_its_own_size(tmp_path, virtual_display):
+    # A private 800x600 display while this process's pyautogui stays bound to the session one:
+    # coordinates are normalised to the recorded screen, frames have its size.
+    import subprocess
+
+    vd = virtual_display(800, 600)
+    rec = recorder(tmp_path / "other", display=vd.display, hotkeys=False)
+    rec.start()
+    assert os.environ["DISPLAY"] != vd.display  # the listener's start did not leave it switched
+    rec.sync_frames(2)
+    subprocess.run(["xdotool", "mousemove", "600", "450", "click", "1"], env=vd.env(), check=True)
+    rec.sync_frames(2)
+    rec.stop()
+    ep = Episode.load(tmp_path / "other")
+    assert ep.meta["screen"] == {"width": 800, "height": 600} and ep.meta["pixel_scale"] == 1.0
+    (a,) = ep.actions
+    assert a["kind"] == "click" and (a["x"], a["y"]) == (0.75, 0.75)
+    with Image.open(ep.frame_path(a["frame"])) as im:
+        assert im.size == (800, 600)
