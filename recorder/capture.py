@@ -71,7 +71,8 @@ class Recorder:
         self.marked_failure = False
         self.stop_requested = threading.Event()
         self.stop_reason: str | None = None
-        self.events: list[dict] = []
+        self.events: list[dict] = []  # filled at stop (read back from events.jsonl)
+        self.event_counts: dict[str, int] = {}  # by kind, live
         self.meta: dict = {}
         self.dropped = 0  # events received but not written
         self.paused_events = 0
@@ -170,6 +171,9 @@ class Recorder:
         self._write_event({"t": self._now(), "kind": "mark", "what": "stop", "reason": stopped_by})
         self._teardown()
         frames = dict(self._writer.written)
+        from .episode import read_jsonl
+
+        self.events = read_jsonl(self.out_dir / "events.jsonl")  # not kept in memory while recording
         actions = events_to_actions(self.events, self.meta, frames)
         used = {a["frame"] for a in actions if a.get("frame")}
         self._prune_frames(frames, used)
@@ -291,7 +295,7 @@ class Recorder:
         with self._lock:
             try:
                 self._events_file.write(ev)
-                self.events.append(ev)
+                self.event_counts[ev["kind"]] = self.event_counts.get(ev["kind"], 0) + 1
             except Exception as e:
                 self.dropped += 1
                 self._last_error = f"{type(e).__name__}: {e}"
@@ -337,7 +341,7 @@ class Recorder:
 
     def stats(self) -> dict:
         """Live counts for progress output."""
-        return {"seconds": round(self._now(), 1), "events": len(self.events),
+        return {"seconds": round(self._now(), 1), "events": sum(self.event_counts.values()),
                 "frames": len(self._writer.written) if self._writer else 0, "paused": self.paused,
                 "dropped": self.dropped}
 
@@ -354,9 +358,7 @@ class Recorder:
         _write_jsonl_atomic(self.out_dir / "frames.jsonl", rows)
 
     def _summary(self, actions: list[dict], frames: dict) -> dict:
-        by_kind: dict[str, int] = {}
-        for e in self.events:
-            by_kind[e["kind"]] = by_kind.get(e["kind"], 0) + 1
+        by_kind = dict(self.event_counts)
         act_kinds: dict[str, int] = {}
         for a in actions:
             act_kinds[a["kind"]] = act_kinds.get(a["kind"], 0) + 1
