@@ -209,14 +209,18 @@ class XListener:
             self._listener.stop()
             # pynput disables the record context on the connection that is blocked reading it,
             # so the thread would only notice at the next input event: disable it from ours.
-            ctx = getattr(self._listener, "_context", None)
-            if ctx is not None and self._kd is not None:
-                try:
-                    self._kd.record_disable_context(ctx)
-                    self._kd.sync()
-                except Exception:
-                    pass
-            self._listener.join(5)
+            # A disable that reaches the server before the enable has no effect: repeat it
+            # until the thread ends.
+            deadline = time.monotonic() + 5
+            while self._listener.is_alive() and time.monotonic() < deadline:
+                ctx = getattr(self._listener, "_context", None)
+                if ctx is not None and self._kd is not None:
+                    try:
+                        self._kd.record_disable_context(ctx)
+                        self._kd.sync()
+                    except Exception:
+                        pass
+                self._listener.join(0.1)
             self._listener = None
         if self._kd is not None:
             try:
