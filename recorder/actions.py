@@ -13,7 +13,8 @@ recorder calls it at stop. The rules (thresholds below) are the ones a person wo
   held at the start never comes out stuck. Modifiers come from the X state carried by each key
   event ("mods") when present, else from the presses seen.
 - Printable characters with no ctrl/alt/win are text, merged into one `type` action; backspace
-  edits that text while it is being typed. Enter, Tab and combos are `key` actions.
+  edits that text while it is being typed. Enter, Tab and combos are `key` actions. AltGr and
+  the lock keys make no action (the characters they help type are recorded resolved).
 - A `mark` event "pause" ends everything pending; "stop" with reason "sigint" drops the ctrl+c
   that stopped the recorder from its terminal.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from .keys import MODIFIERS, format_combo, is_modifier, is_text
+from .keys import MODIFIERS, STATE_KEYS, format_combo, is_modifier, is_text
 
 DRAG_THRESHOLD = 6.0  # logical px
 DOUBLE_CLICK_TIME = 0.5  # s between the presses
@@ -176,7 +177,7 @@ class _Builder:
             return  # auto-repeat of a held modifier
         mods = self.mods_of(ev)
         self.keys[ident] = {"key": key, "t": ev["t"]}
-        if is_modifier(key):
+        if is_modifier(key) or key in STATE_KEYS:
             return
         mods.discard(key)
         char = ev.get("char")

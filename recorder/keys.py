@@ -10,6 +10,11 @@ from __future__ import annotations
 
 MODIFIERS = ("ctrl", "alt", "shift", "win")
 
+# Keys that only change what other keys type (AltGr, Caps Lock, ...): never actions of their own.
+# The characters they help type are recorded resolved ("@", "A"), so replaying them would be
+# wrong (a replayed Caps Lock would invert the case of the replayed text).
+STATE_KEYS = frozenset({"altright", "capslock", "numlock", "scrolllock"})
+
 # Keys that, pressed alone (no ctrl/alt/win), are not text even when they produce a char.
 SPECIAL_KEYS = frozenset({
     "enter", "tab", "esc", "backspace", "delete", "insert", "home", "end", "pageup", "pagedown",

@@ -178,3 +178,12 @@ def test_modifier_click_records_the_modifiers():
     evs = [key(1.0, "ctrl", True, 37), btn(1.1, 10, 10, True), btn(1.12, 10, 10, False), key(1.2, "ctrl", False, 37)]
     (a,) = events_to_actions(evs, META)
     assert a["kind"] == "click" and a["mods"] == ["ctrl"]
+
+
+def test_altgr_and_caps_lock_make_no_action_of_their_own():
+    # AltGr+q typing "@" (German layout), Caps Lock then "AB": one type action "x@AB".
+    evs = (tap(1.0, "x", 53, "x") + [key(1.1, "altright", True, 108), key(1.11, "q", True, 24, "@"),
+                                      key(1.12, "q", False, 24), key(1.13, "altright", False, 108)]
+           + tap(1.2, "capslock", 66) + tap(1.3, "a", 38, "A") + tap(1.4, "b", 56, "B"))
+    (a,) = events_to_actions(evs, META)
+    assert a["kind"] == "type" and a["text"] == "x@AB"
