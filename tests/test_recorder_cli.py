@@ -1,6 +1,5 @@
 """`deskact record` and `deskact inspect` as a person runs them: a subprocess on the session
 Xvfb, stopped by Ctrl+C (SIGINT) or killed with SIGKILL mid-recording."""
-import os
 import signal
 import subprocess
 import sys
