@@ -54,6 +54,9 @@ def run(args) -> int:
     from recorder.inspect import fidelity_report
 
     path = episode_path(args.out, args.name)
+    if args.fps < 10:
+        print(f"Warning: at {args.fps:g} fps the frame before an action may be up to {1 / args.fps:.1f} s old "
+              "(10 or more is recommended)", file=sys.stderr)
     hotkeys = False if args.no_hotkeys else {"pause": args.hotkey_pause, "stop": args.hotkey_stop,
                                              "fail": args.hotkey_fail}
 
