@@ -192,3 +192,28 @@ def test_scrolling_stops_at_the_end_of_the_list_with_a_clear_error(no_leaks):
         with pytest.raises(DemoError, match="no_such_row.*did not come into view"):
             demonstrate(s, random.Random(0), speed=SPEED, steps=steps)
         assert s.outcome() is None
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_recorded_demonstration_holds_the_scripted_actions(task, tmp_path, no_leaks):
+    """The point of the demonstrator: the real recorder, listening to the display, turns its
+    input back into the step script (non-ASCII text, drag, scroll, double and right clicks)."""
+    import json
+
+    from recorder.capture import Recorder
+
+    with TaskSession(task, seed=2) as s:
+        rec = Recorder(tmp_path / "ep", display=s.display, hotkeys=False, meta_extra={"task": task})
+        rec.start()
+        try:
+            result = demonstrate(s, random.Random(2), speed=SPEED)
+        finally:
+            rec.stop(outcome="unknown")
+    assert result["outcome"] == "success", result
+    actions = [json.loads(line) for line in (tmp_path / "ep" / "actions.jsonl").read_text().splitlines()]
+    got = []
+    for a in actions:
+        if not (a["kind"] == "scroll" and got and got[-1][0] == "scroll"):
+            got.append((a["kind"], a.get("text") if a["kind"] == "type" else a.get("combo")))
+    want = [(st.kind, st.text if st.kind == "type" else st.combo) for st in TASKS[task].steps]
+    assert got == want
