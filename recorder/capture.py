@@ -299,6 +299,8 @@ class Recorder:
             except Exception as e:
                 self.dropped += 1
                 self._last_error = f"{type(e).__name__}: {e}"
+                if self.dropped == 1:  # say so now, not only in the report at the end
+                    self._status(f"ERROR: events are being lost ({self._last_error})")
 
     def _hotkey(self, ev: dict) -> bool:
         """True if the event is (part of) a hotkey: acts on the press, swallows the release."""
