@@ -163,23 +163,33 @@ class Recorder:
         A failure marked with the hotkey wins over outcome "unknown"."""
         if not self._started or self._stopped:
             raise RecorderError("the recorder is not running")
-        self._stopped = True
         if outcome not in ("success", "failure", "unknown"):
             raise RecorderError(f"outcome must be success, failure or unknown, got {outcome!r}")
+        self._stopped = True
         stopped_by = stopped_by or self.stop_reason
         self._stop_input()
         self._write_event({"t": self._now(), "kind": "mark", "what": "stop", "reason": stopped_by})
         self._teardown()
-        frames = dict(self._writer.written)
+        if outcome == "unknown" and self.marked_failure:
+            outcome = "failure"
+        try:
+            return self._finish(outcome, reason, stopped_by)
+        except OSError as e:  # disk full, folder removed, ...: what was flushed still loads
+            for tmp in self.out_dir.glob("*.tmp"):
+                tmp.unlink(missing_ok=True)
+            raise EpisodeError(f"{self.out_dir}: could not finish the episode ({e.strerror or e}); "
+                               f"it loads up to its last flushed event") from None
+
+    def _finish(self, outcome: str, reason: str | None, stopped_by: str | None) -> dict:
+        """Derive the actions, prune frames no action uses, write actions.jsonl and meta.json."""
         from .episode import read_jsonl
 
+        frames = dict(self._writer.written)
         self.events = read_jsonl(self.out_dir / "events.jsonl")  # not kept in memory while recording
         actions = events_to_actions(self.events, self.meta, frames)
         used = {a["frame"] for a in actions if a.get("frame")}
-        self._prune_frames(frames, used)
+        self._prune_frames(frames, used)  # first: it frees space for what follows
         _write_jsonl_atomic(self.out_dir / "actions.jsonl", actions)
-        if outcome == "unknown" and self.marked_failure:
-            outcome = "failure"
         summary = self._summary(actions, {n: t for n, t in frames.items() if n in used})
         self.meta.update(ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), outcome=outcome,
                          outcome_reason=reason or self.meta.get("outcome_reason"), stopped_by=stopped_by)
@@ -205,7 +215,10 @@ class Recorder:
             self._writer.close()
         if self._events_file is not None:
             with self._lock:
-                self._events_file.close()
+                try:
+                    self._events_file.close()
+                except OSError:  # the last flush failed (disk full): counted as dropped already
+                    pass
 
     def __enter__(self) -> "Recorder":
         return self.start()

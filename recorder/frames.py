@@ -172,7 +172,10 @@ class FrameWriter:
     def close(self) -> None:
         self.queue.put(None)
         self._thread.join()
-        self.index.close()
+        try:
+            self.index.close()
+        except OSError:  # disk full: the frames it could not list do not count as saved
+            pass
 
 
 def _black_out(data: bytearray, width: int, height: int, regions) -> None:

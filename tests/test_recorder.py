@@ -330,3 +330,43 @@ def test_records_the_display_it_is_given_with_its_own_size(tmp_path, virtual_dis
     assert a["kind"] == "click" and (a["x"], a["y"]) == (0.75, 0.75)
     with Image.open(ep.frame_path(a["frame"])) as im:
         assert im.size == (800, 600)
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 2 MB tmpfs: a real full disk (needs root, as the test machines run)."""
+    import subprocess
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_filling_up_mid_recording_is_reported_and_what_was_flushed_loads(tiny_fs, injector):
+    said = []
+    rec = recorder(tiny_fs / "ep", hotkeys=False, min_free_mb=0.5, on_status=said.append)
+    rec.start()
+    settle()
+    injector.click(40, 700)  # written while there is space
+    settle()
+    with open(tiny_fs / "filler", "wb") as f:  # now fill the disk
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    for i in range(300):  # more than the page events.jsonl already has room in
+        injector.move(100 + i, 600)
+    injector.click(60, 700)
+    settle()
+    with pytest.raises(EpisodeError) as e:
+        rec.stop()
+    assert "\n" not in str(e.value) and "could not finish" in str(e.value)
+    assert any("events are being lost" in s for s in said), said
+    ep = Episode.load(tiny_fs / "ep")
+    assert ep.truncated and [a["kind"] for a in ep.actions][:1] == ["click"]

@@ -121,6 +121,20 @@ def test_unwritable_output_is_one_line_error_before_recording(tmp_path, out):
     assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1, r.stderr
 
 
+def test_full_disk_is_one_line_error_before_recording(tmp_path):
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        r = deskact("record", "probe", "--out", str(mnt), "--no-hotkeys", "--duration", "1")
+        assert r.returncode == 1 and r.stdout == ""
+        assert r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1 and "MB free" in r.stderr, r.stderr
+        assert not list((mnt / "probe").iterdir())  # no half-made episode left behind
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
 def test_bad_arguments_are_one_line_errors(tmp_path):
     r = deskact("record", "probe", "--out", str(tmp_path), "--exclude-region", "1,2,3")
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "x,y,w,h" in r.stderr
