@@ -26,7 +26,7 @@ class Decision:
 
 
 class Agent:
-    """`Agent.load(bundle)`; `decide(frame_bgr, cursor, prev_token)` -> Decision."""
+    """`Agent.load(bundle)`; `decide(frame_bgr, cursor, done_tokens)` -> Decision."""
 
     def __init__(self, bundle, candidates: int = 16, threads: int = 1, pixel_scale: float = 1.0):
         self.bundle = bundle
@@ -42,9 +42,8 @@ class Agent:
     def load(cls, path, **kw) -> "Agent":
         return cls(bundle_mod.load(path), **kw)
 
-    @property
-    def start_token(self) -> int:
-        return self.vocab.start
+    def history(self, done_tokens) -> np.ndarray:
+        return codec.history(done_tokens, self.vocab.start)
 
     def token_of(self, action: dict) -> int:
         if action.get("kind") == "type" and action.get("text_id") is not None:  # a --var replaced it
@@ -72,10 +71,11 @@ class Agent:
                 a["text"] = self.variables[a["text"]]
         return acts
 
-    def decide(self, frame_bgr: np.ndarray, cursor, prev_token: int, skip: int = 0) -> Decision:
+    def decide(self, frame_bgr: np.ndarray, cursor, done_tokens, skip: int = 0) -> Decision:
+        """done_tokens: the tokens executed so far in this run (oldest first)."""
         t0 = time.perf_counter()
         rgb = codec.to_rgb(frame_bgr, "BGR")
-        cands = self.decider.decide(rgb, cursor, prev_token, scale=self.pixel_scale, n=self.n)
+        cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale, n=self.n)
         t1 = time.perf_counter()
         listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
         timings = {"policy+critic": t1 - t0}
@@ -88,15 +88,23 @@ class Agent:
                             f"threshold {self.threshold:.2f}")
         return Decision(best["actions"], best["score"], listed, timings)
 
-    def recheck(self, frame_bgr: np.ndarray, rest: list[dict], cursor, prev_token: int) -> float:
-        """Critic score of the rest of a chunk on the current screen."""
+    def recheck(self, frame_bgr: np.ndarray, rest: list[dict], cursor, done_tokens) -> float:
+        """Critic score, on the current screen, of the rest of a chunk being executed.
+
+        The critic only ever saw whole chunks (padded with `done` at the end of a workflow),
+        so the rest is completed with what the policy now proposes after it, not with `done`."""
         K = self.bundle.chunk_size
-        tokens = [self.token_of(a) for a in rest][:K]
-        tokens = [codec.DONE if t == self.vocab.start else t for t in tokens]
-        kinds, pos = codec.encode_chunk(tokens, [codec.action_pos(a) for a in rest][:K], K)
+        rest = rest[:K]
         rgb = codec.to_rgb(frame_bgr, "BGR")
         image, gray = codec.preprocess(rgb), codec.to_gray(rgb)
-        (c,) = self.decider.score(image, gray, prev_token, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
+        history = self.history(done_tokens)
+        (greedy, *_), _ = self.decider.propose(image, cursor, history)
+        tokens = [self.token_of(a) for a in rest]
+        tokens = [codec.DONE if t == self.vocab.start else t for t in tokens]
+        kinds, pos = codec.encode_chunk(tokens, [codec.action_pos(a) for a in rest], K)
+        kinds[len(rest):] = greedy.kinds[len(rest):]
+        pos[len(rest):] = greedy.pos[len(rest):]
+        (c,) = self.decider.score(image, gray, history, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
         return c.score
 
     def agrees(self, decision: Decision, action: dict, frame_bgr: np.ndarray, tol_px: float = 12.0) -> bool:

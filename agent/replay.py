@@ -23,10 +23,10 @@ def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) ->
     """Step through the recording; with `agent` (an object with decide(frame) -> Decision),
     compare its first action on each recorded frame with the person's. Returns a summary."""
     report = Report(report_dir, f"Replay of {ep.path.name}", f"{len(ep.actions)} recorded actions"
-                    + (" · compared with the agent" if agent else ""))
+                    + (" · compared with the agent" if agent else ""), size=ep.screen_size)
     agree = compared = 0
     blank = None
-    prev = agent.start_token if agent is not None else None
+    done: list[int] = []
     cursor = (0.5, 0.5)
     for i, a in enumerate(ep.actions, 1):
         frame = _frame(ep, a.get("frame"))
@@ -40,9 +40,9 @@ def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) ->
         else:
             note = ""
         if agent is not None:
-            decision = agent.decide(frame, cursor, prev)
+            decision = agent.decide(frame, cursor, done)
             same = agent.agrees(decision, a, frame)
-            prev = agent.token_of(a)
+            done.append(agent.token_of(a))
             if a.get("x") is not None:
                 cursor = (a.get("x2", a["x"]), a.get("y2", a["y"]))
             compared += 1

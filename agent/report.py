@@ -55,7 +55,9 @@ def _jpeg_b64(frame: np.ndarray, max_width: int = 960) -> str:
 class Report:
     """Collects steps; `write()` renders DIR/report.html (and report.json with the raw data)."""
 
-    def __init__(self, out_dir: str | Path, title: str, subtitle: str = ""):
+    def __init__(self, out_dir: str | Path, title: str, subtitle: str = "", size: tuple[int, int] | None = None):
+        """size: the logical screen size, to describe positions in pixels."""
+        self.size = size
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.title, self.subtitle = title, subtitle
@@ -108,15 +110,15 @@ td,th{{padding:2px 10px;border-bottom:1px solid #eee;text-align:left;font-size:1
 <h1>{e(self.title)}</h1><p>{e(self.subtitle)} &middot; started {e(self.started)} &middot; {len(self.steps)} steps</p>
 <p class="end" id="end-reason">Ended: {e(self.end_reason or "still running")}</p>"""]
         for i, s in enumerate(self.steps, 1):
-            chosen = "; ".join(describe(a) for a in s["chosen"]) if s["chosen"] else "nothing (abstained)"
+            chosen = "; ".join(describe(a, self.size) for a in s["chosen"]) if s["chosen"] else "nothing (abstained)"
             rows = "".join(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
                     j, "" if c["score"] is None else f"{c['score']:.3f}", e(c["source"]),
-                    e("; ".join(describe(a) for a in c["actions"])))
+                    e("; ".join(describe(a, self.size) for a in c["actions"])))
                 for j, c in enumerate(s["candidates"], 1))
             timing = ", ".join(f"{k} {v * 1000:.0f} ms" if isinstance(v, float) else f"{k} {v}"
                                for k, v in s["timings"].items())
-            compare = (f"<p class='rec'>{e(s['compare_label'])}: {e('; '.join(describe(a) for a in s['compare']))}</p>"
+            compare = (f"<p class='rec'>{e(s['compare_label'])}: {e('; '.join(describe(a, self.size) for a in s['compare']))}</p>"
                        if s["compare"] else "")
             parts.append(f"""<div class="step" id="step-{i}"><h2>Step {i}</h2>
 <p class="chosen">{e(s['chosen_label'])}: {e(chosen)}</p>{compare}

@@ -33,7 +33,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
     'yes' | 'skip' | 'quit' (the --confirm prompt); `report` is an agent.report.Report."""
     t_start = time.monotonic()
     res = RunResult(status="error", reason="")
-    prev = agent.start_token
+    done: list[int] = []  # tokens executed so far (the models see the last few)
     cursor = _cursor(executor, screen)
     skip_first = 0  # --confirm "skip": take the next best candidate instead
 
@@ -50,7 +50,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
             if why:
                 return finish("limit", why)
             t0 = time.perf_counter()
-            decision = agent.decide(frame, cursor, prev, skip=skip_first)
+            decision = agent.decide(frame, cursor, done, skip=skip_first)
             res.decisions += 1
             timings = dict(decision.timings, decide=time.perf_counter() - t0)
             if report is not None:
@@ -76,7 +76,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 if action["kind"] == "done":
                     return finish("done", "the agent finished the workflow (done)")
                 if j > 0:  # the rest of the chunk must still hold on the new screen
-                    score = agent.recheck(frame, chunk[j:], cursor, prev)
+                    score = agent.recheck(frame, chunk[j:], cursor, done)
                     if score < agent.threshold:
                         res.replans += 1
                         notify(f"  re-planning: the rest of the chunk no longer holds (critic {score:.2f})")
@@ -91,7 +91,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 executor.execute(action)
                 res.steps += 1
                 res.executed.append(action)
-                prev = agent.token_of(action)
+                done.append(agent.token_of(action))
                 cursor = _cursor(executor, screen, cursor)
                 frame, _ = screen.settle(stop=stop)
     except SafetyStop as e:

@@ -86,6 +86,11 @@ def run_agent(agent, args, variables, report_dir, display=None) -> dict:
 
     if display is None:
         check_display()
+    else:  # one process drives one display: everything below opens $DISPLAY
+        import os
+
+        os.environ["DISPLAY"] = display
+        os.environ.pop("WAYLAND_DISPLAY", None)
     plat = backend()
     injector = plat.Injector(display=display) if display else plat.Injector()
     screen = Screen(display=display)
@@ -95,8 +100,8 @@ def run_agent(agent, args, variables, report_dir, display=None) -> dict:
                 else LiveExecutor(screen.logical_size, injector, agent.variables))
     report = Report(report_dir, f"deskact run {Path(args.bundle).name}",
                     ("dry run · " if args.dry_run else "") + f"{args.candidates} candidates"
-                    + (f" · sandbox {args.sandbox} seed {args.seed} perturb {args.perturb}" if args.sandbox else "")
-                    ) if report_dir else None
+                    + (f" · sandbox {args.sandbox} seed {args.seed} perturb {args.perturb}" if args.sandbox else ""),
+                    size=screen.logical_size) if report_dir else None
     limits = Limits(args.max_steps, args.timeout)
     with StopHotkey(args.stop_key, display=display) as hotkey:
         guard = None if args.dry_run else PointerGuard(injector, hotkey.event)
