@@ -44,7 +44,7 @@ def lines(path):
         return 0
 
 
-def test_kill_9_mid_recording_keeps_everything_flushed(tmp_path, injector):
+def test_kill_9_mid_recording_keeps_everything_flushed(tmp_path, injector, no_leaks):
     with ProbeApp(tmp_path) as app:
         proc, path = start_recording(tmp_path / "eps", "--no-hotkeys")
         try:
@@ -80,7 +80,7 @@ def test_kill_9_mid_recording_keeps_everything_flushed(tmp_path, injector):
     assert "CUT OFF" in r.stdout
 
 
-def test_ctrl_c_stops_cleanly_with_a_fidelity_report_and_inspect_draws_it(tmp_path, injector):
+def test_ctrl_c_stops_cleanly_with_a_fidelity_report_and_inspect_draws_it(tmp_path, injector, no_leaks):
     with ProbeApp(tmp_path) as app:
         proc, path = start_recording(tmp_path / "eps", "--no-hotkeys", "--fps", "12")
         time.sleep(0.4)
