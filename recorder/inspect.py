@@ -160,7 +160,8 @@ def _draw_action(draw, a: dict, ox: int, oy: int, tw: int, th: int, font) -> Non
         x, y = pt(a["x"], a["y"])
         colour = {"right_click": (40, 120, 255), "middle_click": (200, 0, 200), "scroll": (255, 150, 0),
                   "drag": (0, 200, 0)}.get(k, (255, 30, 30))
-        for r in ([9, 15] if k == "double_click" else [11]):
+        for r in ([9, 15] if k == "double_click" else [11]):  # white halo: visible on any screen
+            draw.ellipse([x - r - 1, y - r - 1, x + r + 1, y + r + 1], outline=(255, 255, 255), width=5)
             draw.ellipse([x - r, y - r, x + r, y + r], outline=colour, width=3)
         draw.line([x - 4, y, x + 4, y], fill=colour, width=2)
         draw.line([x, y - 4, x, y + 4], fill=colour, width=2)
@@ -188,7 +189,9 @@ def _draw_action(draw, a: dict, ox: int, oy: int, tw: int, th: int, font) -> Non
 def _arrow(draw, p0, p1, colour) -> None:
     import math
 
-    draw.line([p0, p1], fill=colour, width=3)
     ang = math.atan2(p1[1] - p0[1], p1[0] - p0[0])
-    for d in (2.6, -2.6):
-        draw.line([p1, (p1[0] + 10 * math.cos(ang + d), p1[1] + 10 * math.sin(ang + d))], fill=colour, width=3)
+    heads = [(p1[0] + 10 * math.cos(ang + d), p1[1] + 10 * math.sin(ang + d)) for d in (2.6, -2.6)]
+    for fill, width in (((255, 255, 255), 6), (colour, 3)):  # halo, then the arrow
+        draw.line([p0, p1], fill=fill, width=width)
+        for h in heads:
+            draw.line([p1, h], fill=fill, width=width)
