@@ -54,7 +54,7 @@ class Recorder:
     def __init__(self, out_dir, display: str | None = None, fps: float = 10, redact_typing: bool = False,
                  exclude_regions=(), hotkeys=True, meta_extra: dict | None = None, *,
                  start_paused: bool = False, on_status=None, min_free_mb: float = MIN_FREE_MB,
-                 ring_seconds: float = 1.5):
+                 ring_seconds: float = 1.0):
         self.out_dir = Path(out_dir)
         self.display = display or os.environ.get("DISPLAY")
         if not 1 <= float(fps) <= 60:
@@ -390,6 +390,7 @@ class Recorder:
             "capture_fps": round((ring.grabbed if ring else 0) / duration, 1),
             "dropped_events": self.dropped,
             "frame_write_errors": self._writer.errors if self._writer else 0,
+            "frames_skipped_backlog": self._writer.skipped_backlog if self._writer else 0,
             "actions_without_frame": sum(1 for a in actions if not a.get("frame")),
             "paused_events": self.paused_events,
             "bytes": size,

@@ -28,14 +28,17 @@ class Frame:
 
 
 class FrameRing:
-    """Grabs the whole screen with mss at `fps` in a thread; keeps the last `seconds` of frames."""
+    """Grabs the whole screen with mss at `fps` in a thread; keeps the last `seconds` of frames,
+    but never more than `max_mb` of them (a 4K frame is 33 MB), and at least 3."""
 
-    def __init__(self, display: str | None, fps: float = 10.0, seconds: float = 1.5):
+    def __init__(self, display: str | None, fps: float = 10.0, seconds: float = 1.0, max_mb: float = 200):
         if not 1 <= fps <= 60:
             raise ValueError(f"fps must be between 1 and 60, got {fps}")
         self.display = display
         self.period = 1.0 / fps
-        self.frames: deque[Frame] = deque(maxlen=max(3, int(fps * seconds) + 1))
+        self.want = max(3, int(fps * seconds) + 1)
+        self.max_bytes = max_mb * 1e6
+        self.frames: deque[Frame] = deque(maxlen=self.want)
         self.lock = threading.Lock()
         self.grabbed = 0
         self.monitor: dict | None = None
@@ -60,6 +63,8 @@ class FrameRing:
             kwargs = {"display": self.display} if self.display else {}
             sct = mss.MSS(**kwargs)
             self.monitor = dict(sct.monitors[0])  # the whole (virtual) screen
+            frame_bytes = self.monitor["width"] * self.monitor["height"] * 4
+            self.frames = deque(maxlen=max(3, min(self.want, int(self.max_bytes // frame_bytes))))
         except BaseException as e:  # XError, no display, ...
             self.error = e
             self._ready.set()
@@ -118,6 +123,8 @@ class FrameWriter:
         self.written: dict[str, float] = {}
         self.bytes = 0
         self.skipped_same = 0
+        self.skipped_backlog = 0
+        self.max_backlog = 30
         self.errors = 0
         self.error: str | None = None
         self._last_raw = None
@@ -127,10 +134,15 @@ class FrameWriter:
 
     def submit(self, frame: Frame) -> None:
         """Queue a frame for saving (a frame already queued is ignored). Called from the input
-        thread: only a reference is passed, the encoding happens in the writer thread."""
+        thread: only a reference is passed, the encoding happens in the writer thread. If the
+        encoder is far behind (huge screen, slow machine) the frame is skipped and counted:
+        the action then gets the latest earlier frame, rather than memory growing unbounded."""
         if frame.seq <= self._queued_seq:
             return
         self._queued_seq = frame.seq
+        if self.queue.qsize() >= self.max_backlog:
+            self.skipped_backlog += 1
+            return
         self.queue.put(frame)
 
     def _run(self) -> None:

@@ -81,6 +81,9 @@ def fidelity_report(summary: dict) -> str:
         f"frame; {summary['frame_write_errors']} frame write errors",
         f"size      {summary['bytes'] / 1e6:.2f} MB",
     ]
+    if summary.get("frames_skipped_backlog"):
+        lines.append(f"skipped   {summary['frames_skipped_backlog']} frames: the PNG writer fell behind "
+                     "(those actions use an earlier frame)")
     if summary.get("paused_events"):
         lines.append(f"paused    {summary['paused_events']} events while paused (not recorded)")
     if summary.get("last_error"):
