@@ -78,7 +78,8 @@ def _mask(kinds, pos):
 
 
 def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exemplar: int = 2,
-                    scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55) -> list[dict]:
+                    scales=(0.85, 1.0, 1.18), downsample: int = 3, min_score: float = 0.55,
+                    sure: float = 0.9) -> list[dict]:
     """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
     "scale", "token", "phase")]. -> [{"x", "y", "score", "token", "phase"}] best first."""
     import cv2
@@ -88,7 +89,9 @@ def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exempla
     found = []
     for img, meta in exemplars:
         best = []
-        for s in scales:
+        for s in sorted(scales, key=lambda v: abs(v - 1.0)):  # the demo's scale first
+            if best and max(b[0] for b in best) >= sure:
+                break  # a clear match already: other scales would only cost time
             f = scale / float(meta.get("scale", 1.0)) * s / downsample
             tw, th = max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))
             if tw >= g.shape[1] or th >= g.shape[0]:

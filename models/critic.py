@@ -78,9 +78,11 @@ class Critic(nn.Module):
         self.screen_tok = nn.Linear(c[3], d)
         self.global_tok = nn.Linear(c[3], d)
         k = cfg.crop_channels
-        self.crop_cnn = nn.Sequential(conv_bn(1, k[0], 2), conv_bn(k[0], k[1], 2), conv_bn(k[1], k[2], 2), conv_bn(k[2], k[3], 2))
-        ch, cw = codec.CROP_SIZE[1] // 16, codec.CROP_SIZE[0] // 16
-        self.crop_tok = nn.Linear(k[3] * ch * cw, d)
+        self.crop_cnn = nn.Sequential(conv_bn(1, k[0], 2), conv_bn(k[0], k[1], 2), conv_bn(k[1], k[2], 2), conv_bn(k[2], k[3], 2),
+                                      conv_bn(k[3], k[3], 1))
+        # what is anywhere in the crop (max and mean over it: a label may sit left or right of its
+        # field, at any distance) + what is right under the pointer (the centre cells)
+        self.crop_tok = nn.Linear(3 * k[3], d)
         self.kind = nn.Embedding(cfg.vocab_size, d)
         self.prev = nn.Embedding((cfg.vocab_size + 1) * cfg.history, d)
         self.register_buffer("prev_offset", torch.arange(cfg.history) * (cfg.vocab_size + 1), persistent=False)
@@ -109,8 +111,10 @@ class Critic(nn.Module):
         is_ptr = ((kinds >= 1) & (kinds <= max(codec.POINTER_TOKENS))).unsqueeze(-1).float()  # (B, K, 1)
         act = self.kind(kinds) + self.pos(pos) + under * is_ptr  # (B, K, D)
         # native-resolution crops of slots 0..P-1
-        cr = self.crop_cnn(crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]))  # (B*P, C, 2, 12)
-        cr = self.crop_tok(cr.flatten(1)).reshape(B, P, -1) * is_ptr[:, :P]  # (B, P, D)
+        cr = self.crop_cnn(crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]))  # (B*P, C, 2, 16)
+        w2 = cr.shape[-1] // 2
+        feats = torch.cat([cr.amax(dim=(2, 3)), cr.mean(dim=(2, 3)), cr[..., w2 - 1:w2 + 1].mean(dim=(2, 3))], dim=1)  # (B*P, 3C)
+        cr = self.crop_tok(feats).reshape(B, P, -1) * is_ptr[:, :P]  # (B, P, D)
         if P < K:
             cr = torch.cat([cr, torch.zeros_like(act[:, P:])], dim=1)  # (B, K, D)
         act = act + cr

@@ -308,7 +308,7 @@ class NegativeMaker:
         self.vocab = vocab
         self.tol_px = tol_px
         self.boxes: dict[int, np.ndarray] = {}
-        self.hard: dict[int, list] = {}  # id(step) -> normalised points the policy wrongly proposed
+        self.hard: dict[int, list] = {}  # id(step) -> wrong points the runtime would propose (policy peaks, exemplar matches)
 
     def _boxes(self, step: Step) -> np.ndarray:
         key = id(step.gray)
@@ -375,7 +375,8 @@ class NegativeMaker:
         ptr_slots = [k for k in range(len(kinds)) if kinds[k] in codec.POINTER_TOKENS]
         if kind == "moved" and ptr_slots:
             slot = ptr_slots[0] if rng.random() < 0.8 else ptr_slots[rng.integers(len(ptr_slots))]
-            pts = self.moved_points(step, slot)
+            hard = [p for p in self.hard.get(id(step), []) if self._outside_target(step, p, pos[slot, :2])]
+            pts = hard if hard and slot == ptr_slots[0] and rng.random() < 0.6 else self.moved_points(step, slot)
             if pts and rng.random() < 0.85:
                 p = pts[rng.integers(len(pts))]
                 p = np.array(p) + rng.normal(0, 0.3, 2) * step.tol(self.tol_px)

@@ -128,8 +128,11 @@ def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
 def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots):
     """-> tensors (image, prev, kinds, pos, crops, label) and groups [(pos_index, [neg indices])]."""
     imgs, prevs, kinds, poss, crops, labels, groups = [], [], [], [], [], [], []
-    for i in rng.integers(len(train_steps), size=cfg.critic_groups):
-        s = train_steps[i]
+    pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
+    for _ in range(cfg.critic_groups):
+        # screens where a pointer action comes next are where the critic's judgment matters most
+        pool = pointer_first if pointer_first and rng.random() < 0.7 else train_steps
+        s = pool[rng.integers(len(pool))]
         m = dataset.random_affine(rng, cfg.augment)
         img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
         chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0)] + [(k, p, 0.0) for k, p in negmaker.negatives(s, rng, cfg.critic_negatives)]
@@ -408,6 +411,17 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
                 k = ptr[0]
                 pts = [codec.cell_to_xy(c, o[2][j, k, c]) for c in codec.top_cells(o[1][j, k], 6)]
                 negmaker.hard[id(s)] = [p for p in pts if negmaker._outside_target(s, p, s.pos[k, :2])]
+    # ... and where the exemplars match wrongly (the look-alikes the runtime will offer)
+    chosen = _choose_exemplars(train_steps, cfg)
+    ex_imgs = [(dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale),
+                {"scale": s.scale, "token": int(s.kinds[0]), "phase": s.index}) for s in chosen]
+    for s in train_steps:
+        if s.kinds[0] in codec.POINTER_TOKENS:
+            near = [e for e in ex_imgs if abs(e[1]["phase"] - s.index) <= 1 and e[1]["scale"] > 0]
+            for m in match_exemplars(s.gray, near, s.scale):
+                p = (m["x"], m["y"])
+                if negmaker._outside_target(s, p, s.pos[0, :2]):
+                    negmaker.hard.setdefault(id(s), []).append(p)
 
     # ---- critic ----
     ccfg = CriticConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, crop_slots=cfg.crop_slots, **cfg.critic)
@@ -499,26 +513,33 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     return meta
 
 
-def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> list[dict]:
-    import cv2
-
-    (folder / "exemplars").mkdir()
+def _choose_exemplars(train_steps, cfg: TrainConfig) -> list:
+    """Up to max_exemplars_per_phase demonstrated pointer steps per phase, spread over the demos."""
     by_phase: dict[int, list] = {}
     for s in train_steps:
         if s.kinds[0] in codec.POINTER_TOKENS:
             by_phase.setdefault(s.index, []).append(s)
     out = []
-    names = {st.episode: le.path.name for le in train_eps for st in le.steps}
     for phase in sorted(by_phase):
         group = by_phase[phase]
         pick = np.linspace(0, len(group) - 1, min(len(group), cfg.max_exemplars_per_phase)).round().astype(int)
-        for i in sorted(set(pick.tolist())):
-            s = group[i]
-            crop = dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale)
-            name = f"exemplars/{len(out):03d}.png"
-            cv2.imwrite(str(folder / name), crop)
-            out.append({"file": name, "token": int(s.kinds[0]), "phase": int(phase), "size": [crop.shape[1], crop.shape[0]],
-                        "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode))})
+        out += [group[i] for i in sorted(set(pick.tolist()))]
+    return out
+
+
+def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> list[dict]:
+    import cv2
+
+    (folder / "exemplars").mkdir()
+    out = []
+    names = {st.episode: le.path.name for le in train_eps for st in le.steps}
+    for s in _choose_exemplars(train_steps, cfg):
+        phase = s.index
+        crop = dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale)
+        name = f"exemplars/{len(out):03d}.png"
+        cv2.imwrite(str(folder / name), crop)
+        out.append({"file": name, "token": int(s.kinds[0]), "phase": int(phase), "size": [crop.shape[1], crop.shape[0]],
+                    "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode))})
     return out
 
 

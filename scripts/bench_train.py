@@ -179,7 +179,8 @@ def main() -> int:
         frame = cv2.resize(frame, (1280, 800))
     lat = latency(bundle_dir, np.ascontiguousarray(frame))
     res = {"source": source, "demos": len(demos), "failures": len(meta["training"]["failures"]) + len(meta["training"]["held_out_failures"]),
-           "steps": a.steps, "train_seconds": round(train_s, 1), "record_seconds": round(rec_s, 1),
+           "steps": a.steps, "train_seconds": round(train_s, 1),
+           "policy_seconds": meta["training"]["policy_seconds"], "critic_seconds": meta["training"]["critic_seconds"], "record_seconds": round(rec_s, 1),
            "held_out": meta["evaluation"], "unseen_seeds": test_ev, "latency": lat,
            "parity": meta["onnx_parity_max_abs_diff"], "abstain_threshold": meta["abstain_threshold"]}
     (work / "result.json").write_text(json.dumps(res, indent=1))

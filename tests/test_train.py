@@ -170,3 +170,20 @@ def test_skip_bad_trains_on_the_good_ones(data, tmp_path, capsys):
     assert str(bad) not in used and str(root / "other-size") in used and len(used) == 4
     assert "click accuracy" in out and "Bundle written to" in out
     bundle_mod.load(tmp_path / "b")
+
+
+@pytest.mark.x11
+@pytest.mark.slow
+def test_tiny_run_on_demos_recorded_by_the_real_recorder(tmp_path, no_leaks):
+    """Real over fake: the scripted demonstrator drives a built-in task on a private Xvfb while
+    the real recorder records; the trainer reads those episodes."""
+    from agent.cli.demo import record_demo
+
+    for seed in range(3):
+        res = record_demo("signin", seed, "layout", tmp_path / "demos" / f"s{seed}", speed=4.0)
+        assert res["outcome"] == "success", res
+    meta = train([tmp_path / "demos"], tmp_path / "bundle", TrainConfig(**SMALL))
+    b = bundle_mod.load(tmp_path / "bundle")
+    assert "type:alice" in b.vocab.tokens and "key:tab" in b.vocab.tokens
+    assert meta["training"]["train_steps"] >= 8 and meta["evaluation"]["steps"] >= 4
+    assert len(meta["training"]["held_out"]) == 1
