@@ -53,8 +53,14 @@ def test_kill_9_mid_recording_keeps_everything_flushed(tmp_path, injector, no_le
                 injector.click(*app.widgets[name])
                 time.sleep(0.3)
             injector.type_text("typed before the crash")
-            deadline = time.monotonic() + 5
-            while lines(path / "events.jsonl") < 8 + 2 * 22 and time.monotonic() < deadline:
+            deadline = time.monotonic() + 10
+            seen, stable_since = -1, time.monotonic()
+            while time.monotonic() < deadline:  # until every injected event is on disk
+                n = lines(path / "events.jsonl")
+                if n != seen:
+                    seen, stable_since = n, time.monotonic()
+                elif n >= 3 * 3 + 2 * 22 and time.monotonic() - stable_since > 0.5:
+                    break
                 time.sleep(0.05)
             while lines(path / "frames.jsonl") < 4 and time.monotonic() < deadline + 5:
                 time.sleep(0.05)  # the PNG writer lists a frame once it is complete
