@@ -20,7 +20,7 @@ from .humanize import Humanizer
 from .steps import Step
 
 POINTER_KINDS = ("click", "double_click", "right_click", "drag", "scroll")
-MIN_SETTLE = 0.12  # seconds after an action before reading the app again (event + publish)
+MIN_SETTLE = 0.05  # seconds after an action at least (fresh() waits for the app itself)
 
 
 class DemoError(DeskactError):
@@ -91,6 +91,7 @@ def _run(session, rng, fumble, injector, speed, observe, steps, target_timeout, 
                 break
             raise
         done += 1
+        demo.acted = time.time()
         demo.pause()
     out = session.wait_outcome(timeout=outcome_timeout)
     return {"outcome": out.get("outcome"), "reason": out.get("reason"), "fumbled": fumbled, "steps": done,
@@ -103,12 +104,17 @@ class _Demo:
         self.target_timeout = target_timeout
         self.popups = 0
         self.on_popup = None
+        self.acted = 0.0  # wall time of the last input sent
         snap = session.snapshot() or {}
         self.screen = tuple(snap.get("screen") or session.screen)
 
     # ----- reading the app --------------------------------------------------------------------
     def settle(self) -> dict:
-        """The app's current state once no popup is due; closes the popup if one is shown."""
+        """The app's current state once no popup is due; closes the popup if one is shown.
+
+        Waits first until the app has handled the last input (see `fresh`), so a slow app
+        under load cannot show a stale state, e.g. "no popup due" just before one opens."""
+        self.fresh()
         deadline = time.monotonic() + self.target_timeout
         while True:
             snap = self.s.snapshot() or {}
@@ -119,6 +125,7 @@ class _Demo:
                 if self.on_popup is not None:
                     self.on_popup(snap)
                 self._pointer("click", targets["popup_close"])
+                self.acted = time.time()
                 self.popups += 1
                 self._wait(lambda sn: not sn.get("popup"), "the popup to close")
                 time.sleep(self.h.think(0.15, 0.4))
@@ -128,6 +135,19 @@ class _Demo:
             if time.monotonic() > deadline:
                 raise DemoError(f"{self.s.task}: the app kept a popup pending for {self.target_timeout:g} s")
             time.sleep(0.02)
+
+    def fresh(self) -> None:
+        """Wait for two app poll ticks after the last input: the first may have run before the
+        app's event loop took our X events in, the second cannot have."""
+        tick = self.acted
+        for _ in range(2):
+            deadline = time.monotonic() + self.target_timeout
+            while time.monotonic() < deadline:
+                now = (self.s.snapshot() or {}).get("tick")
+                if now is None or now > tick:
+                    tick = now if now is not None else tick
+                    break
+                time.sleep(0.01)
 
     def _wait(self, cond, what: str) -> dict:
         deadline = time.monotonic() + self.target_timeout
@@ -220,6 +240,7 @@ class _Demo:
             seq = (self.s.snapshot() or {}).get("seq")
             self.inj.scroll(direction)
             time.sleep(self.h.rng.uniform(0.03, 0.07) / self.h.speed)
+            self.acted = time.time()
             snap = self._wait_changed(seq)
             if step.until in snap.get("targets", {}) or snap.get("outcome"):
                 return

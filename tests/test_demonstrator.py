@@ -217,3 +217,34 @@ def test_recorded_demonstration_holds_the_scripted_actions(task, tmp_path, no_le
             got.append((a["kind"], a.get("text") if a["kind"] == "type" else a.get("combo")))
     want = [(st.kind, st.text if st.kind == "type" else st.combo) for st in TASKS[task].steps]
     assert got == want
+
+
+@pytest.mark.parametrize("task,seed", [("save_as", 0), ("export_menu", 0)])
+def test_a_starved_app_never_shows_the_demonstrator_a_stale_state(task, seed, monkeypatch, no_leaks):
+    """Stop the app for a moment after every input (a busy machine): the demonstrator must wait
+    until the app has handled it, or it acts just before the popup grabs input (measured: the
+    typed file name lost its first letters, a menu click went nowhere)."""
+    import signal
+    import threading
+
+    from sandbox import demonstrator
+
+    perform = demonstrator._Demo.perform
+
+    def starve_after(self, step):
+        perform(self, step)
+        pid = self.s.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+
+        def wake():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+        threading.Timer(0.35, wake).start()
+
+    monkeypatch.setattr(demonstrator._Demo, "perform", starve_after)
+    with TaskSession(task, seed=seed, perturb_spec="popup") as s:
+        result = demonstrate(s, random.Random(seed), speed=SPEED)
+    assert result["outcome"] == "success" and result["popups"] == 1, result

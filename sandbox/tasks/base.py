@@ -6,7 +6,7 @@ files the harness names:
 * the outcome file, written once (atomically) when the task ends:
   {"outcome": "success"|"failure", "reason": str|None, "t": unix time}
 * the targets file, rewritten (atomically) whenever something on screen changes:
-  {"seq", "screen": [w, h], "window": [x, y, w, h], "phase", "phase_name", "popup",
+  {"seq", "tick", "screen": [w, h], "window": [x, y, w, h], "phase", "phase_name", "popup",
    "popup_due", "decoy_for", "outcome", "targets": {name: [x, y, w, h]}, "scroll": {name: top}}
   (screen coordinates of the visible named widgets; "popup_due" is true while the distracting
   dialog is scheduled but not yet shown, so a scripted demonstrator can wait for it;
@@ -332,17 +332,22 @@ class TaskApp:
                 "popup_due": self._popup_due, "decoy_for": self.decoy_for if "decoy" in targets else None,
                 "outcome": self.outcome, "reason": self.reason, "targets": targets, "scroll": scroll}
 
-    def _publish(self) -> None:
+    def _publish(self, tick: bool = False) -> None:
         """Rewrite the targets file if anything changed (also called right after a phase change
-        or a popup, so readers never see a stale phase for a whole poll period)."""
+        or a popup, so readers never see a stale phase for a whole poll period). tick=True
+        (every poll) rewrites it anyway with a new "tick" time: a reader that sent input at
+        time t and sees tick > t knows the app has handled that input (or is still busy)."""
         try:
             snap = self.snapshot()
         except tk.TclError:  # the app is shutting down
             return
         text = json.dumps(snap, sort_keys=True)
-        if text != self._last_written and self.targets_path:
-            self._seq += 1
+        changed = text != self._last_written
+        if (changed or tick) and self.targets_path:
+            if changed:
+                self._seq += 1
             snap["seq"] = self._seq
+            snap["tick"] = time.time()
             tmp = self.targets_path.with_name(self.targets_path.name + ".tmp")
             tmp.write_text(json.dumps(snap))
             os.replace(tmp, self.targets_path)
@@ -350,7 +355,7 @@ class TaskApp:
 
     def _poll(self) -> None:
         try:
-            self._publish()
+            self._publish(tick=True)
         finally:
             self.root.after(POLL_MS, self._poll)
 
