@@ -53,7 +53,12 @@ def run(args) -> int:
     from recorder.capture import Recorder
     from recorder.inspect import fidelity_report
 
+    from recorder.platform import session_kind
+
     path = episode_path(args.out, args.name)
+    if not args.display and session_kind() == "xwayland":
+        print("Warning: this is a Wayland session: only X11 (XWayland) apps' input and windows can be "
+              "recorded; log in to an X11 session to record everything", file=sys.stderr)
     if args.fps < 10:
         print(f"Warning: at {args.fps:g} fps the frame before an action may be up to {1 / args.fps:.1f} s old "
               "(10 or more is recommended)", file=sys.stderr)
