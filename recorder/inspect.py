@@ -135,15 +135,22 @@ def contact_sheet(ep: Episode, out_path, max_tiles: int = 60, cols: int = COLS, 
                   fill=(255, 255, 255), font=f_small)
         oy += cap_h
         name = a.get("frame")
+        full = None
         if name and name in ep.frames:
             if name not in cache:
+                if len(cache) > 8:
+                    cache.pop(next(iter(cache)))
                 with Image.open(ep.frame_path(name)) as im:
-                    cache[name] = im.convert("RGB").resize((tile_w, tile_h), Image.BILINEAR)
-            sheet.paste(cache[name], (ox, oy))
+                    full = im.convert("RGB")
+                cache[name] = (full, full.resize((tile_w, tile_h), Image.BILINEAR))
+            full, small = cache[name]
+            sheet.paste(small, (ox, oy))
         else:
             draw.rectangle([ox, oy, ox + tile_w - 1, oy + tile_h - 1], fill=(90, 0, 0))
             draw.text((ox + 10, oy + 10), "no frame", fill=(255, 255, 255), font=f)
         _draw_action(draw, a, ox, oy, tile_w, tile_h, f)
+        if full is not None and "x" in a:
+            _inset(sheet, draw, full, a, ox, oy, tile_w, tile_h, ep.meta.get("pixel_scale", 1.0) or 1.0, (w, h))
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
@@ -151,6 +158,27 @@ def contact_sheet(ep: Episode, out_path, max_tiles: int = 60, cols: int = COLS, 
         sheet.save(fh, "PNG", optimize=False, compress_level=6)
     os.replace(tmp, out_path)
     return out_path
+
+
+def _inset(sheet, draw, full, a: dict, ox: int, oy: int, tw: int, th: int, scale: float, screen) -> None:
+    """A native-resolution zoom of what the pointer action is aimed at, in the tile corner
+    away from it: what a person checks first ("did it click the right button?")."""
+    from PIL import Image
+
+    iw, ih = tw * 3 // 8, th * 3 // 8
+    cw, ch = round(iw * scale / 1.5), round(ih * scale / 1.5)  # 1.5x zoom of logical pixels
+    px, py = a["x"] * screen[0] * scale, a["y"] * screen[1] * scale
+    left = int(min(max(0, px - cw / 2), max(0, full.width - cw)))
+    top = int(min(max(0, py - ch / 2), max(0, full.height - ch)))
+    crop = full.crop((left, top, left + cw, top + ch)).resize((iw, ih), Image.LANCZOS)
+    ix = ox + 4 if a["x"] > 0.5 else ox + tw - iw - 4
+    iy = oy + th - ih - 4 if a["y"] < 0.5 else oy + 4
+    sheet.paste(crop, (ix, iy))
+    draw.rectangle([ix - 1, iy - 1, ix + iw, iy + ih], outline=(255, 255, 255), width=2)
+    cx, cy = ix + (px - left) * iw / cw, iy + (py - top) * ih / ch
+    colour = {"right_click": (40, 120, 255), "middle_click": (200, 0, 200), "scroll": (255, 150, 0),
+              "drag": (0, 200, 0)}.get(a["kind"], (255, 30, 30))
+    draw.ellipse([cx - 16, cy - 16, cx + 16, cy + 16], outline=colour, width=2)
 
 
 def _draw_action(draw, a: dict, ox: int, oy: int, tw: int, th: int, font) -> None:
