@@ -279,11 +279,12 @@ class Recorder:
         if self.paused:
             self.paused_events += 1
             return
-        ev["t"] = round(ev["t"] - self._t0, 4)
+        t_abs = ev["t"]
+        ev["t"] = round(t_abs - self._t0, 4)
         starts = ev["kind"] in ("button", "scroll") and ev.get("pressed", True) or (
             ev["kind"] == "key" and ev["pressed"])
         if starts:  # may start an action: keep the frame from just before it
-            frame = self._ring.before(ev["t"] + self._t0)
+            frame = self._ring.before(t_abs)
             if frame is None:
                 self.frames_missing += 1
             else:
@@ -391,6 +392,7 @@ class Recorder:
             "dropped_events": self.dropped,
             "frame_write_errors": self._writer.errors if self._writer else 0,
             "frames_skipped_backlog": self._writer.skipped_backlog if self._writer else 0,
+            "frames_missing": self.frames_missing,  # action-starting events with no earlier ring frame
             "actions_without_frame": sum(1 for a in actions if not a.get("frame")),
             "paused_events": self.paused_events,
             "bytes": size,
