@@ -118,6 +118,26 @@ def test_ctrl_c_stops_cleanly_with_a_fidelity_report_and_inspect_draws_it(tmp_pa
         assert len(im.convert("L").resize((64, 64)).getcolors(4096)) > 10
 
 
+def test_hotkeys_mark_failed_and_stop_a_recording_from_any_window(tmp_path, injector, no_leaks):
+    with ProbeApp(tmp_path) as app:
+        proc, path = start_recording(tmp_path / "eps")  # default hotkeys: F9, F10, F8
+        time.sleep(0.4)
+        injector.click(*app.widgets["entry"])
+        time.sleep(0.3)
+        injector.type_text("oops")
+        injector.hotkey("f8")
+        time.sleep(0.2)
+        injector.hotkey("f10")
+        out, err = proc.communicate(timeout=30)
+        app_keys = app.state()["keys"]
+    assert proc.returncode == 0, err
+    assert "attempt marked as FAILED" in out and "Stopped (hotkey)." in out and "outcome   failure" in out
+    ep = Episode.load(path)
+    assert ep.outcome == "failure" and ep.meta["stopped_by"] == "hotkey"
+    assert [(a["kind"], a.get("text")) for a in ep.actions] == [("click", None), ("type", "oops")]
+    assert "F8" not in app_keys and "F10" not in app_keys  # grabbed: the app never saw them
+
+
 @pytest.mark.parametrize("out", ["/proc/deskact-cannot-write", "{tmp}/a-file/below"])
 def test_unwritable_output_is_one_line_error_before_recording(tmp_path, out):
     (tmp_path / "a-file").write_text("x")
