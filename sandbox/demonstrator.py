@@ -235,28 +235,17 @@ class _Demo:
         self._move_to(*self.h.aim(rect))
         direction = -1 if step.clicks < 0 else 1
         burst = max(1, abs(step.clicks))
-        stuck = 0
         for n in range(max_clicks):
             seq = (self.s.snapshot() or {}).get("seq")
             self.inj.scroll(direction)
             time.sleep(self.h.rng.uniform(0.03, 0.07) / self.h.speed)
             self.acted = time.time()
-            snap = self._wait_changed(seq)
+            self.fresh()  # the app has handled the notch: a scroll changes its "scroll" field
+            snap = self.s.snapshot() or {}
             if step.until in snap.get("targets", {}) or snap.get("outcome"):
                 return
-            stuck = stuck + 1 if snap.get("seq") == seq else 0
-            if stuck >= 2:
-                break  # the view no longer moves: the end of the list
+            if snap.get("seq") == seq:
+                break  # the view did not move: the end of the list
             if (n + 1) % burst == 0:  # a person scrolls in bursts and looks in between
                 time.sleep(self.h.think(0.15, 0.35))
         raise DemoError(f"{self.s.task}: {step.until!r} did not come into view while scrolling {step.target!r}")
-
-    def _wait_changed(self, seq, timeout: float = 1.5) -> dict:
-        """The next snapshot (every notch that scrolls changes "scroll"); at the end of a list
-        nothing changes and this returns the old one after `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            snap = self.s.snapshot() or {}
-            if snap.get("seq") != seq or time.monotonic() > deadline:
-                return snap
-            time.sleep(0.015)
