@@ -4,7 +4,6 @@ Each episode runs the task app on its own private Xvfb, the scripted demonstrato
 through real XTEST input, and the real recorder records it exactly as it would a person."""
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from recorder.errors import DeskactError
     from sandbox import perturb, tasks
+    from sandbox.demos import record_demo
 
     if args.episodes < 1:
         raise DeskactError(f"--episodes must be at least 1, got {args.episodes}")
@@ -50,34 +50,3 @@ def run(args) -> int:
     print(f"Recorded {args.episodes} episodes into {out}: {counts.get('success', 0)} success, "
           f"{counts.get('failure', 0)} failure.")
     return 0
-
-
-def record_demo(task: str, seed: int, perturb_spec: str, folder: Path, fumble: float = 0.0,
-                speed: float = 1.0) -> dict:
-    """One scripted demonstration, recorded by the real recorder on a private display."""
-    from recorder.capture import Recorder
-    from recorder.platform.x11 import Injector
-    from sandbox.demonstrator import demonstrate
-    from sandbox.harness import TaskSession
-
-    with TaskSession(task, seed=seed, perturb_spec=perturb_spec) as session:
-        injector = Injector(display=session.display)
-        meta = {"task": task, "seed": seed, "perturb": session.variant.spec, "fumble": fumble,
-                "app_hint": f"sandbox:{task}", "source": "scripted-demonstrator"}
-        rec = Recorder(folder, display=session.display, hotkeys=False, meta_extra=meta)
-        rec.start()
-        try:
-            result = demonstrate(session, random.Random(f"demo:{task}:{seed}"), fumble=fumble,
-                                 injector=injector, speed=speed)
-        except BaseException:
-            rec.stop(outcome="unknown", reason="the demonstration was interrupted")
-            raise
-        summary = rec.stop(outcome=result["outcome"], reason=result.get("reason"))
-    result["actions"] = _count(summary, "actions")
-    return result
-
-
-def _count(summary, key):
-    if isinstance(summary, dict):
-        return summary.get(key, "?")
-    return getattr(summary, key, "?")
