@@ -64,3 +64,30 @@ def test_is_text():
     assert not K.is_text("enter", "\n", set())
     assert not K.is_text("tab", "\t", set())
     assert not K.is_text("shift", None, set())
+
+
+def test_x11_keymap_resolves_levels_like_the_focused_app():
+    # A Keymap with a hand-made table (the real one reads it from the X server).
+    from recorder.platform.x11_listener import Keymap
+
+    km = Keymap.__new__(Keymap)
+    km.d = None
+    km.rows = {38: [0x61, 0x41, 0, 0, 0x40, 0], 10: [0x31, 0x21, 0, 0, 0, 0], 200: [0xE9, 0xE9, 0, 0, 0, 0],
+               201: [0x010020AC, 0, 0, 0, 0, 0], 202: [0xE9, 0, 0, 0, 0, 0], 67: [0xFFBE, 0, 0, 0, 0, 0],
+               37: [0xFFE3, 0, 0, 0, 0, 0], 36: [0xFF0D, 0, 0, 0, 0, 0]}
+    km.masks = {"shift": 1, "lock": 2, "ctrl": 4, "alt": 8, "numlock": 16, "level3": 128, "win": 64, "group2": 0}
+    SHIFT, LOCK, CTRL, ALT, LEVEL3 = 1, 2, 4, 8, 128
+    assert km.resolve(38, 0) == ("a", "a")
+    assert km.resolve(38, SHIFT) == ("a", "A")
+    assert km.resolve(38, LOCK) == ("a", "A")
+    assert km.resolve(38, SHIFT | LOCK) == ("a", "a")
+    assert km.resolve(38, LEVEL3) == ("a", "@")  # AltGr level
+    assert km.resolve(10, SHIFT) == ("1", "!")
+    assert km.resolve(10, LOCK) == ("1", "1")  # Caps Lock leaves digits alone
+    assert km.resolve(200, SHIFT) == ("é", "é")  # both levels bound to é (how text is injected)
+    assert km.resolve(202, SHIFT) == ("é", "É")  # one level: shift gives the capital
+    assert km.resolve(201, 0) == ("€", "€")
+    assert km.resolve(67, 0) == ("f1", None)
+    assert km.resolve(37, 0) == ("ctrl", None)
+    assert km.resolve(36, 0) == ("enter", "\n")
+    assert km.mods(SHIFT | CTRL | ALT | LOCK) == ["ctrl", "alt", "shift"]

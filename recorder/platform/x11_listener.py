@@ -133,18 +133,16 @@ class Keymap:
         if m["numlock"] and state & m["numlock"] and (keysym_name(r[1]) or "").startswith("KP_"):
             shift = not shift
         if m["level3"] and state & m["level3"]:
-            cands = [r[4 + shift], r[4]]
+            char = K.keysym_to_char(next((c for c in (r[4 + shift], r[4]) if c), 0))
         elif m["group2"] and state & m["group2"]:
-            cands = [r[2 + shift], r[2]]
+            char = K.keysym_to_char(next((c for c in (r[2 + shift], r[2]) if c), 0))
         else:
-            cands = [r[1] if shift else r[0], r[0]]
-        ks = next((c for c in cands if c), 0)
-        char = K.keysym_to_char(ks)
-        if char and len(char) == 1 and char.lower() != char.upper():
-            upper = shift != bool(state & m["lock"])
-            if shift and not r[1]:  # one-level letter key: shift gives the capital
-                upper = True
-            char = char.upper() if upper else char.lower()
+            c0, c1 = K.keysym_to_char(r[0]), K.keysym_to_char(r[1])
+            if c0 and len(c0) == 1 and c0 != c0.upper() and (not r[1] or c1 == c0.upper()):
+                # a letter (its levels are a case pair, or one level): Shift xor Caps Lock
+                char = c0.upper() if shift != bool(state & m["lock"]) else c0
+            else:
+                char = c1 if shift and r[1] else c0
         if name is None and char:
             name = char.lower()
         return name, char if (char and (char.isprintable() or char in "\n\t")) else None
