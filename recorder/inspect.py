@@ -54,8 +54,8 @@ def summary_text(ep: Episode, max_actions: int = 200) -> str:
         + ("  [CUT OFF: not closed cleanly; loaded up to the last flushed event]" if ep.truncated else ""),
         f"options   fps {rec.get('fps')}, redact typing {'yes' if rec.get('redact_typing') else 'no'}, "
         f"excluded regions {len(rec.get('exclude_regions') or [])}",
-        f"events    {len(ep.events)} ({_counts(ep.events)})",
-        f"actions   {len(ep.actions)} ({_counts(ep.actions)})",
+        f"events    {len(ep.events)}" + (f" ({_counts(ep.events)})" if ep.events else ""),
+        f"actions   {len(ep.actions)}" + (f" ({_counts(ep.actions)})" if ep.actions else ""),
         f"frames    {len(ep.frames)}; actions without a frame: {sum(1 for a in ep.actions if not a.get('frame'))}",
     ]
     for a in ep.actions[:max_actions]:
