@@ -28,8 +28,12 @@ class Decision:
 class Agent:
     """`Agent.load(bundle)`; `decide(frame_bgr, cursor, done_tokens)` -> Decision."""
 
-    def __init__(self, bundle, candidates: int = 16, threads: int = 1, pixel_scale: float = 1.0):
+    def __init__(self, bundle, candidates: int = 16, threads: int = 1, pixel_scale: float = 1.0,
+                 critic: bool = True):
+        """critic=False: the policy alone (its greedy chunk, never abstains): the benchmark's
+        imitation-only baseline."""
         self.bundle = bundle
+        self.use_critic = critic
         self.vocab = bundle.vocab
         self.n = candidates
         self.threshold = bundle.abstain_threshold
@@ -37,6 +41,8 @@ class Agent:
         self.pixel_scale = pixel_scale
         self.decider = Decider(bundle, threads=threads)
         self.variables: dict[str, str] = {}
+        self.explore = 0.0  # practice: sample candidates with this temperature, never abstain
+        self.rng = np.random.default_rng(0)
 
     @classmethod
     def load(cls, path, **kw) -> "Agent":
@@ -75,11 +81,18 @@ class Agent:
         """done_tokens: the tokens executed so far in this run (oldest first)."""
         t0 = time.perf_counter()
         rgb = codec.to_rgb(frame_bgr, "BGR")
+        if not self.use_critic:
+            (greedy, *_), _ = self.decider.propose(codec.preprocess(rgb), cursor, self.history(done_tokens))
+            acts = self._actions(greedy)
+            return Decision(acts, 1.0, [{"actions": acts, "score": None, "source": "policy"}],
+                            {"policy": time.perf_counter() - t0}, "policy alone (no critic)")
         cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale, n=self.n)
         t1 = time.perf_counter()
         listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
         timings = {"policy+critic": t1 - t0}
         pick = min(skip, len(listed) - 1)
+        if self.explore > 0 and listed:
+            return self._explore(listed, timings)
         best = listed[pick] if listed else None
         if best is None or best["score"] < self.threshold:
             score = best["score"] if best else 0.0
@@ -88,11 +101,22 @@ class Agent:
                             f"threshold {self.threshold:.2f}")
         return Decision(best["actions"], best["score"], listed, timings)
 
+    def _explore(self, listed: list[dict], timings: dict) -> Decision:
+        """Sample a candidate with p ~ score^(1/T): practice must make the mistakes the critic
+        has to learn from, so it does not abstain."""
+        scores = np.clip(np.array([c["score"] for c in listed], dtype=np.float64), 1e-6, 1.0)
+        logits = np.log(scores) / self.explore
+        p = np.exp(logits - logits.max())
+        c = listed[int(self.rng.choice(len(listed), p=p / p.sum()))]
+        return Decision(c["actions"], c["score"], listed, timings, f"exploring (T={self.explore:g}): {c['source']}")
+
     def recheck(self, frame_bgr: np.ndarray, rest: list[dict], cursor, done_tokens) -> float:
         """Critic score, on the current screen, of the rest of a chunk being executed.
 
         The critic only ever saw whole chunks (padded with `done` at the end of a workflow),
         so the rest is completed with what the policy now proposes after it, not with `done`."""
+        if not self.use_critic:
+            return 1.0
         K = self.bundle.chunk_size
         rest = rest[:K]
         rgb = codec.to_rgb(frame_bgr, "BGR")

@@ -28,9 +28,11 @@ class RunResult:
 
 
 def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, confirm=None,
-             report=None, notify=print, out_dir: str | Path | None = None) -> RunResult:
+             report=None, notify=print, out_dir: str | Path | None = None, watch=None) -> RunResult:
     """Run until done, abstain, a limit, or a safety stop. `confirm(frame, chunk)` returns
-    'yes' | 'skip' | 'quit' (the --confirm prompt); `report` is an agent.report.Report."""
+    'yes' | 'skip' | 'quit' (the --confirm prompt); `report` is an agent.report.Report;
+    `watch()` is asked after every action and returns a reason to end the run, or None (the
+    sandbox uses it to end a run as soon as the task app reports its outcome)."""
     t_start = time.monotonic()
     res = RunResult(status="error", reason="")
     done: list[int] = []  # tokens executed so far (the models see the last few)
@@ -94,6 +96,9 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 done.append(agent.token_of(action))
                 cursor = _cursor(executor, screen, cursor)
                 frame, _ = screen.settle(stop=stop)
+                ended = watch() if watch is not None else None
+                if ended:
+                    return finish("app", ended)
     except SafetyStop as e:
         return finish("stopped", str(e))
     except KeyboardInterrupt:

@@ -1,0 +1,192 @@
+"""Practice: the agent runs a task many times on private virtual displays, exploring so that it
+makes mistakes, and every rollout is recorded by the real recorder as an episode with the
+outcome the app reported. Failed rollouts are what the critic learns judgment from
+(`deskact train ... --failures DIR`).
+
+Labelling rule (the trainer applies it, models/dataset.py): a failed rollout marks in
+meta.json "failed_at_action", the index of the action after which the app reported the
+failure (a wrong click is reported at once); the chunks that contain that action are the
+negatives, the earlier chunks of the rollout are not used. Without an app signal (a user's own
+app judged only at the end) the trainer takes the first action where the rollout leaves the
+demonstrations' common sequence. A successful rollout is a demonstration like any other.
+
+`rollout()` is also the one way the benchmark runs any agent on a task.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from recorder.errors import DeskactError
+
+
+@dataclass
+class Target:
+    """What a rollout runs on: a built-in task, or a user's own app (see AppSession)."""
+
+    task: str | None = None
+    perturb: str = "none"
+    app: str | None = None
+    success_image: str | None = None
+    success_cmd: str | None = None
+    screen: tuple[int, int] = (1280, 800)
+
+    def session(self, seed: int):
+        if self.task:
+            from sandbox.harness import TaskSession
+
+            return TaskSession(self.task, seed=seed, perturb_spec=self.perturb)
+        from sandbox.app_session import AppSession
+
+        return AppSession(self.app, success_image=self.success_image, success_cmd=self.success_cmd,
+                          screen=self.screen)
+
+    @property
+    def name(self) -> str:
+        return self.task or "app"
+
+
+_AGENTS: dict = {}  # per worker process: bundle path -> Agent (loading costs ~100 ms)
+
+
+def _agent(bundle: str, critic: bool, candidates: int):
+    from .decide import Agent
+
+    key = (bundle, critic, candidates)
+    if key not in _AGENTS:
+        _AGENTS[key] = Agent.load(bundle, candidates=candidates, critic=critic)
+    return _AGENTS[key]
+
+
+def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = None, explore: float = 0.0,
+            critic: bool = True, candidates: int = 16, max_steps: int = 20, timeout: float = 60.0) -> dict:
+    """Run the agent once on a fresh private display. With `folder`, the rollout is recorded
+    as an episode there (outcome from the app). Returns a result dict (JSON-able)."""
+    from recorder.platform.x11 import Injector
+
+    from .executor import LiveExecutor
+    from .runner import run_loop
+    from .safety import Limits
+    from .screen import Screen
+
+    agent = _agent(bundle, critic, candidates)
+    agent.explore = explore
+    agent.rng = __import__("numpy").random.default_rng(seed)
+    t_start = time.monotonic()
+    with target.session(seed) as session:
+        os.environ["DISPLAY"] = session.display
+        injector = Injector(display=session.display)
+        screen = Screen(display=session.display)
+        agent.pixel_scale = screen.scale
+        executor = LiveExecutor(screen.logical_size, injector)
+        rec = None
+        if folder is not None:
+            from recorder.capture import Recorder
+
+            rec = Recorder(folder, display=session.display, hotkeys=False,
+                           meta_extra={"task": target.name, "seed": seed, "perturb": target.perturb,
+                                       "source": "practice", "explore": explore, "app_hint": f"sandbox:{target.name}",
+                                       "bundle": str(bundle)})
+            rec.start()
+        failed_at: list[float] = []
+
+        def watch():
+            out = session.outcome()
+            if out:
+                if out["outcome"] == "failure":
+                    failed_at.append(time.monotonic())
+                return f"the app reported {out['outcome']}" + (f" ({out['reason']})" if out.get("reason") else "")
+            return None
+
+        try:
+            res = run_loop(agent, screen, executor, Limits(max_steps, timeout), notify=lambda m: None, watch=watch)
+            outcome = session.wait_outcome(timeout=1.0)
+        except BaseException:
+            if rec is not None:
+                rec.stop(outcome="unknown", reason="the rollout was interrupted")
+            raise
+        if rec is not None:
+            t0 = time.monotonic() - rec._now()
+            rec.stop(outcome=outcome["outcome"], reason=outcome.get("reason"))
+            if failed_at:
+                _mark_failed_action(Path(folder), failed_at[0] - t0)
+    wrong_action = outcome["outcome"] == "failure" and bool(failed_at)
+    return {"task": target.name, "perturb": target.perturb, "seed": seed, "outcome": outcome["outcome"],
+            "reason": outcome.get("reason"), "status": res.status, "end": res.reason, "steps": res.steps,
+            "decisions": res.decisions, "replans": res.replans, "wrong_action": wrong_action,
+            "abstained": res.status == "abstain", "seconds": time.monotonic() - t_start,
+            "agent_seconds": res.seconds, "episode": str(folder) if folder else None}
+
+
+def _mark_failed_action(folder: Path, t_fail: float) -> None:
+    """failed_at_action = the last recorded action that began before the app reported failure."""
+    from recorder.episode import read_jsonl, write_json_atomic
+
+    acts = [a for a in read_jsonl(folder / "actions.jsonl") if float(a["t"]) <= t_fail]
+    if not acts:
+        return
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["failed_at_action"] = int(acts[-1]["i"])
+    write_json_atomic(folder / "meta.json", meta)
+
+
+def _worker_init() -> None:
+    # Workers ignore Ctrl+C: the parent decides, and stops them so their `with` blocks clean up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_rollout(kw: dict) -> dict:
+    try:
+        return rollout(**kw)
+    except DeskactError as e:
+        return {"task": kw["target"].name, "seed": kw["seed"], "outcome": "error", "reason": str(e),
+                "status": "error", "steps": 0, "wrong_action": False, "abstained": False, "seconds": 0.0}
+
+
+def run_many(jobs: list[dict], parallel: int = 1, progress=None) -> list[dict]:
+    """Run rollout(**job) for every job, `parallel` at a time, each in a worker process (one
+    process drives one display). Results come back in job order."""
+    results: list[dict | None] = [None] * len(jobs)
+    if parallel <= 1:
+        for i, job in enumerate(jobs):
+            results[i] = _worker_rollout(job)
+            if progress:
+                progress(results[i])
+        return results
+    import multiprocessing as mp
+
+    pool = ProcessPoolExecutor(max_workers=parallel, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    try:
+        futures = {pool.submit(_worker_rollout, job): i for i, job in enumerate(jobs)}
+        for f in as_completed(futures):
+            results[futures[f]] = f.result()
+            if progress:
+                progress(results[futures[f]])
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in list(getattr(pool, "_processes", {}).values()):
+            p.terminate()  # SIGTERM: their displays and apps are stopped by the handlers
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def practice(bundle: str, target: Target, episodes: int, out: str | Path, seed: int = 20000,
+             parallel: int = 1, explore: float = 1.0, max_steps: int = 20, progress=None) -> list[dict]:
+    """`episodes` exploring rollouts recorded into OUT/<task>-p<seed>; returns their results."""
+    from models import bundle as bundle_mod
+
+    bundle_mod.load(bundle)  # a bad bundle fails here, once, with one line
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [dict(bundle=str(bundle), target=target, seed=seed + i, folder=str(out / f"{target.name}-p{seed + i:05d}"),
+                 explore=explore, max_steps=max_steps) for i in range(episodes)]
+    for job in jobs:
+        if Path(job["folder"]).exists():
+            raise DeskactError(f"{job['folder']} already exists: choose another --out or --seed")
+    return run_many(jobs, parallel, progress)
