@@ -268,6 +268,15 @@ class Recorder:
             time.sleep(ring.period / 4)
         return True
 
+    def problem(self) -> str | None:
+        """Why the recording can no longer work (the display went away...), or None."""
+        if self._ring is not None and self._ring.error is not None:
+            e = self._ring.error
+            return f"screen capture stopped ({type(e).__name__}: {e})"
+        if self._listener is not None and not self._listener.alive():
+            return "the input listener stopped (did the X display go away?)"
+        return None
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a stop is requested (the stop hotkey) or timeout; True if requested."""
         return self.stop_requested.wait(timeout)

@@ -138,6 +138,25 @@ def test_hotkeys_mark_failed_and_stop_a_recording_from_any_window(tmp_path, inje
     assert "F8" not in app_keys and "F10" not in app_keys  # grabbed: the app never saw them
 
 
+def test_display_going_away_stops_the_recording_and_keeps_it(tmp_path, virtual_display, no_leaks):
+    vd = virtual_display(640, 480)
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "record", "gone", "--out", str(tmp_path), "--no-hotkeys",
+                             "--display", vd.display], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    first = proc.stdout.readline()
+    assert first.startswith("Recording to "), first + proc.stderr.read()
+    path = Path(first[len("Recording to "):].strip())
+    subprocess.run(["xdotool", "mousemove", "100", "100", "click", "1"], env=vd.env(), check=True)
+    time.sleep(0.3)
+    vd.stop()  # the X server dies under the recorder
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "display went away" in out and "WARNING" in err
+    ep = Episode.load(path)
+    assert not ep.truncated and ep.meta["stopped_by"] == "display-lost"
+    assert [a["kind"] for a in ep.actions] == ["click"]
+
+
 @pytest.mark.parametrize("out", ["/proc/deskact-cannot-write", "{tmp}/a-file/below"])
 def test_unwritable_output_is_one_line_error_before_recording(tmp_path, out):
     (tmp_path / "a-file").write_text("x")

@@ -100,6 +100,11 @@ def run(args) -> int:
             if deadline and time.monotonic() >= deadline:
                 reason = "duration"
                 break
+            trouble = rec.problem()
+            if trouble:
+                print(f"\nWARNING: {trouble}; stopping and keeping what was recorded", file=sys.stderr, flush=True)
+                reason = "display-lost"
+                break
             if time.monotonic() - last_print >= (1 if tty else 30):
                 s = rec.stats()
                 line = (f"  {s['seconds']:6.0f} s  {s['events']} events  {s['frames']} frames"
@@ -117,7 +122,8 @@ def run(args) -> int:
     outcome = args.outcome or ("failure" if rec.marked_failure else "success")
     summary = rec.stop(outcome=outcome, stopped_by=reason)
     print({"sigint": "Stopped (Ctrl+C).", "hotkey": "Stopped (hotkey).", "duration": "Stopped (time is up).",
-           "sigterm": "Stopped (SIGTERM)."}.get(reason, "Stopped."), flush=True)
+           "sigterm": "Stopped (SIGTERM).", "display-lost": "Stopped (the display went away)."}.get(reason, "Stopped."),
+          flush=True)
     print(fidelity_report(summary), flush=True)
     problems = summary["dropped_events"] + summary["actions_without_frame"] + summary["frame_write_errors"]
     if problems:

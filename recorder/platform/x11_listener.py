@@ -202,6 +202,9 @@ class XListener:
         if not self._listener.running:
             raise RecorderError("the input listener stopped right after starting")
 
+    def alive(self) -> bool:
+        return self._listener is not None and self._listener.is_alive()
+
     def stop(self) -> None:
         if self._listener is not None:
             self._listener.stop()
