@@ -111,7 +111,7 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
                 rec.stop(outcome="unknown", reason="the rollout was interrupted")
             raise
         if rec is not None:
-            t0 = time.monotonic() - rec._now()
+            t0 = time.monotonic() - rec.elapsed()
             rec.stop(outcome=outcome["outcome"], reason=outcome.get("reason"))
             if failed_at:
                 _mark_failed_action(Path(folder), failed_at[0] - t0)
@@ -121,6 +121,38 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
             "decisions": res.decisions, "replans": res.replans, "wrong_action": wrong_action,
             "abstained": res.status == "abstain", "seconds": time.monotonic() - t_start,
             "agent_seconds": res.seconds, "episode": str(folder) if folder else None}
+
+
+def macro_rollout(episode: str, target: Target, seed: int, timeout: float = 60.0) -> dict:
+    """Replay a recorded demonstration as a plain macro (recorded pixels) on a fresh display:
+    the benchmark's macro baseline, judged exactly like the agent."""
+    from recorder.episode import Episode
+    from recorder.platform.x11 import Injector
+
+    from .executor import LiveExecutor
+    from .replay import replay_live
+    from .screen import Screen
+
+    ep = Episode.load(episode)
+    t_start = time.monotonic()
+    with target.session(seed) as session:
+        os.environ["DISPLAY"] = session.display
+        screen = Screen(display=session.display)
+        executor = LiveExecutor(screen.logical_size, Injector(display=session.display))
+        failed = []
+
+        def watch():
+            out = session.outcome()
+            if out and out["outcome"] == "failure":
+                failed.append(True)
+            return out
+
+        n = replay_live(ep, executor, screen, notify=lambda m: None, watch=watch)
+        outcome = session.wait_outcome(timeout=1.0)
+    return {"task": target.name, "perturb": target.perturb, "seed": seed, "outcome": outcome["outcome"],
+            "reason": outcome.get("reason"), "status": "macro", "end": "end of the recording", "steps": n,
+            "decisions": 0, "replans": 0, "wrong_action": outcome["outcome"] == "failure" and bool(failed),
+            "abstained": False, "seconds": time.monotonic() - t_start, "episode": None}
 
 
 def _mark_failed_action(folder: Path, t_fail: float) -> None:
@@ -141,8 +173,11 @@ def _worker_init() -> None:
 
 
 def _worker_rollout(kw: dict) -> dict:
+    """A job: rollout(**kw), or macro_rollout(**kw) when kw has "macro": True."""
+    kw = dict(kw)
+    fn = macro_rollout if kw.pop("macro", False) else rollout
     try:
-        return rollout(**kw)
+        return fn(**kw)
     except DeskactError as e:
         return {"task": kw["target"].name, "seed": kw["seed"], "outcome": "error", "reason": str(e),
                 "status": "error", "steps": 0, "wrong_action": False, "abstained": False, "seconds": 0.0}

@@ -60,16 +60,30 @@ def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) ->
     return summary
 
 
-def replay_live(ep: Episode, executor, screen, stop=None, notify=print) -> int:
-    """Execute the recorded actions at their recorded coordinates (mapped onto this screen),
-    waiting for the screen to settle after each; returns how many were executed."""
+def at_recorded_pixels(action: dict, recorded: tuple[int, int], current: tuple[int, int]) -> dict:
+    """The action at the same absolute (logical) pixels on a screen of another size, the way a
+    macro replays: normalised coordinates would quietly adapt it, which macros do not do."""
+    a = dict(action)
+    for kx, ky in (("x", "y"), ("x2", "y2")):
+        if a.get(kx) is not None:
+            a[kx] = a[kx] * recorded[0] / current[0]
+            a[ky] = a[ky] * recorded[1] / current[1]
+    return a
+
+
+def replay_live(ep: Episode, executor, screen, stop=None, notify=print, watch=None) -> int:
+    """Execute the recorded actions at their recorded pixel coordinates, waiting for the screen
+    to settle after each (a plain macro); returns how many were executed. `watch()` may end it
+    early (the sandbox: once the app reports its outcome)."""
     for i, a in enumerate(ep.actions, 1):
         if stop is not None and stop.is_set():
             notify("Stopped by the stop key.")
             return i - 1
         notify(f"  {i:3d}. {_describe(a, ep)}")
-        executor.execute(a)
+        executor.execute(at_recorded_pixels(a, ep.screen_size, screen.logical_size))
         screen.settle(stop=stop)
+        if watch is not None and watch():
+            return i
     return len(ep.actions)
 
 

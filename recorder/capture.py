@@ -87,6 +87,7 @@ class Recorder:
         self._masked: set = set()
         self._started = self._stopped = False
         self._t0 = 0.0
+        self._final_t: float | None = None
         self._last_error: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -168,6 +169,10 @@ class Recorder:
         self._stopped = True
         stopped_by = stopped_by or self.stop_reason
         self._stop_input()
+        final = self._ring.before(time.monotonic()) if self._ring is not None else None
+        if final is not None:  # the screen as the demonstration left it (the trainer learns `done` on it)
+            self._writer.submit(final)
+        self._final_t = round(final.t - self._t0, 4) if final is not None else None
         self._write_event({"t": self._now(), "kind": "mark", "what": "stop", "reason": stopped_by})
         self._teardown()
         if outcome == "unknown" and self.marked_failure:
@@ -188,6 +193,10 @@ class Recorder:
         self.events = read_jsonl(self.out_dir / "events.jsonl")  # not kept in memory while recording
         actions = events_to_actions(self.events, self.meta, frames)
         used = {a["frame"] for a in actions if a.get("frame")}
+        final = max(frames, key=frames.get) if frames and self._final_t is not None else None
+        if final is not None:
+            used.add(final)
+            self.meta["final_frame"] = final
         self._prune_frames(frames, used)  # first: it frees space for what follows
         _write_jsonl_atomic(self.out_dir / "actions.jsonl", actions)
         summary = self._summary(actions, {n: t for n, t in frames.items() if n in used})
@@ -356,6 +365,10 @@ class Recorder:
     # --- helpers ---------------------------------------------------------------------------
     def _now(self) -> float:
         return round(time.monotonic() - self._t0, 4)
+
+    def elapsed(self) -> float:
+        """Seconds since the recording started: the time base of events and actions ("t")."""
+        return self._now()
 
     def _status(self, msg: str) -> None:
         if self.on_status:

@@ -30,6 +30,10 @@ Action lines: {"i", "t" (first event), "t_end", "kind", "frame", "ev": [first, l
 meta.json also holds "recorder": {fps, redact_typing, exclude_regions, hotkeys, display,
   frame_size, summary (the fidelity counts at stop)} and "stopped_by". pixel_scale = frame
   pixels / logical screen width (2.0 on Retina; exclude regions are logical).
+  "final_frame": the file in frames/ showing the screen when the recording stopped (where a
+  finished workflow ends: the trainer learns `done` on it). Sandbox demos and practice runs add
+  "task", "seed", "perturb", "action_targets" {action i: [x, y, w, h] aimed at} and, for failed
+  runs, "fumble_action" / "failed_at_action" (index of the action that went wrong).
 """
 from __future__ import annotations
 

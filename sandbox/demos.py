@@ -38,7 +38,7 @@ def record_demo(task: str, seed: int, perturb_spec: str, folder: str | Path, fum
                 "app_hint": f"sandbox:{task}", "source": "scripted-demonstrator"}
         rec = Recorder(folder, display=session.display, hotkeys=False, meta_extra=meta)
         rec.start()
-        t0 = time.monotonic() - rec._now()  # the recorder's time zero, on this clock
+        t0 = time.monotonic() - rec.elapsed()  # the recorder's time zero, on this clock
         try:
             result = demonstrate(session, random.Random(f"demo:{task}:{seed}"), fumble=fumble,
                                  injector=injector, speed=speed, observe=observe)
