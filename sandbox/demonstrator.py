@@ -28,14 +28,16 @@ class DemoError(DeskactError):
 
 
 def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None, speed: float = 1.0,
-                observe=None, steps=None, target_timeout: float = 5.0, outcome_timeout: float = 3.0) -> dict:
+                observe=None, steps=None, on_popup=None, target_timeout: float = 5.0,
+                outcome_timeout: float = 3.0) -> dict:
     """Perform session.task_cls.steps (or `steps`) on the app of `session` (a started TaskSession).
 
     fumble: probability per step of doing one of the step's `fumble` alternatives (or acting on
     the look-alike decoy when one is shown beside the step's target) instead of the step.
     speed: divides all human timings (1.0 = a person's pace).
-    observe(i, step, snapshot): called when step i is about to be performed, and also while a
-    distracting popup is shown before it (so the caller can grab the screen at those moments).
+    observe(i, step, snapshot): called once per step, just before its first input, with the
+    step actually performed (a fumble alternative if fumbled). Closing a popup is not a step:
+    on_popup(i, snapshot) is called while one is shown before step i, before it is closed.
     Returns {"outcome", "reason", "fumbled": [step indexes], "steps", "popups", "seconds"}.
     """
     if not 0.0 <= fumble <= 1.0:
@@ -47,7 +49,7 @@ def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None,
 
         injector = Injector(display=session.display)
     try:
-        return _run(session, rng, fumble, injector, speed, observe,
+        return _run(session, rng, fumble, injector, speed, observe, on_popup,
                     tuple(session.task_cls.steps if steps is None else steps), target_timeout, outcome_timeout)
     finally:
         if own and previous and previous != session.display:
@@ -64,14 +66,14 @@ def _rebind(display: str) -> None:
         os.environ["DISPLAY"] = display
 
 
-def _run(session, rng, fumble, injector, speed, observe, steps, target_timeout, outcome_timeout) -> dict:
+def _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout) -> dict:
     demo = _Demo(session, injector, Humanizer(rng, speed=speed), target_timeout)
     t0 = time.monotonic()
     fumbled: list[int] = []
     done = 0
     for i, step in enumerate(steps):
-        if observe is not None:
-            demo.on_popup = lambda snap, i=i, step=step: observe(i, step, snap)
+        if on_popup is not None:
+            demo.on_popup = lambda snap, i=i: on_popup(i, snap)
         snap = demo.settle()
         if snap.get("outcome") or session.outcome():
             break  # the app already decided (a fumble it fails on at once)

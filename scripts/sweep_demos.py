@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Run the scripted demonstrator over every task × perturbation × seed (each on a private
-Xvfb) and print success rates, plus one fully fumbled run per task and seed.
+"""Run the scripted demonstrator over every task × perturbation (each alone, then all at once)
+× seed, each on a private Xvfb, and print success rates, plus one fully fumbled run per task
+and seed (which the app must report as a failure with a reason).
 
     .venv/bin/python scripts/sweep_demos.py [--seeds 3] [--speed 4] [--tasks signin,rename]
 """
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", default=",".join(TASKS))
     a = p.parse_args(argv)
     tasks = [t.strip() for t in a.tasks.split(",") if t.strip()]
-    perts = ("none",) + perturb.NAMES
+    perts = ("none",) + perturb.NAMES + ("all",)
     t0 = time.monotonic()
     table: dict[tuple[str, str], list[dict]] = {}
     fumbles: dict[str, list[dict]] = {}

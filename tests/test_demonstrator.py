@@ -54,7 +54,8 @@ def run_observed(task: str, seed: int, pert: str, reference: Observed | None = N
             targets = {k: (r[0] / sw, r[1] / sh, r[2] / sw, r[3] / sh) for k, r in snap["targets"].items()}
             obs.steps.append((i, targets, frame.shape, frame[y:y + h, x:x + w].copy()))
 
-        result = demonstrate(s, random.Random(seed), speed=SPEED, observe=observe, **kw)
+        result = demonstrate(s, random.Random(seed), speed=SPEED, observe=observe,
+                             on_popup=lambda i, snap: observe(i, None, snap), **kw)
     return result, obs
 
 
