@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from recorder.errors import DeskactError
 
 NAMES = ("layout", "theme", "window", "resolution", "popup", "decoy")
+IMPOSSIBLE = "missing"  # the task's key target is removed: not a UI change, not in "all"
 RESOLUTIONS = ((1024, 768), (1440, 900), (1280, 720), (1600, 900), (1152, 864))
 DEFAULT_SCREEN = (1280, 800)
 FONTS = ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono")
@@ -53,6 +54,7 @@ class Variant:
     popup_offset: tuple[int, int] = (0, 0)
     decoy: bool = False
     decoy_side: str = "right"  # where the look-alike sits relative to its target
+    missing: bool = False  # the key target is gone: the task cannot be done (an agent must abstain)
 
     @property
     def names(self) -> list[str]:
@@ -74,8 +76,9 @@ def parse(spec: str | None) -> tuple[list[str], dict[str, float]]:
             for n in NAMES:
                 strengths.setdefault(n, 1.0)
             continue
-        if name not in NAMES:
-            raise PerturbError(f"unknown perturbation {name!r} (choose from: none, all, {', '.join(NAMES)})")
+        if name not in NAMES + (IMPOSSIBLE,):
+            raise PerturbError(f"unknown perturbation {name!r} "
+                               f"(choose from: none, all, {', '.join(NAMES)}, {IMPOSSIBLE})")
         try:
             strength = float(value) if value else 1.0
         except ValueError:
@@ -83,7 +86,7 @@ def parse(spec: str | None) -> tuple[list[str], dict[str, float]]:
         if not 0.0 <= strength <= 1.0:
             raise PerturbError(f"perturbation strength for {name} must be within 0..1, got {strength}")
         strengths[name] = strength
-    names = [n for n in NAMES if n in strengths]
+    names = [n for n in NAMES + (IMPOSSIBLE,) if n in strengths]
     return names, strengths
 
 
@@ -126,4 +129,6 @@ def draw(spec: str | None, seed: int, n_phases: int = 3) -> Variant:
     if "decoy" in s:
         kw["decoy"] = True
         kw["decoy_side"] = _rng(seed, "decoy").choice(["left", "right"])
+    if IMPOSSIBLE in s:
+        kw["missing"] = True
     return Variant(**kw)

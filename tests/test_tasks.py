@@ -99,3 +99,17 @@ def test_no_processes_left_when_the_with_block_raises(no_leaks):
             assert s.proc.poll() is None and s.vdisplay.pid
             raise RuntimeError("boom")
     assert s.proc is None and s.vdisplay is None
+
+
+@pytest.mark.x11
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_missing_makes_the_task_impossible(task, no_leaks):
+    """The `missing` perturbation (the benchmark's impossible task) removes the key target: the
+    scripted person cannot finish, and nothing else on screen counts as success."""
+    from sandbox.demonstrator import DemoError, demonstrate
+
+    with TaskSession(task, seed=5, perturb_spec="missing") as s:
+        with pytest.raises(DemoError):
+            demonstrate(s, random.Random(1), speed=6, target_timeout=1.0)
+        assert (s.outcome() or {}).get("outcome") != "success"
+    assert "missing" not in perturb.draw("all", 1).spec  # not a UI change: never part of "all"

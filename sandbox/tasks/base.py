@@ -38,6 +38,7 @@ class TaskApp:
     title: str = "Task"
     description: str = ""
     n_phases: int = 3  # how many phases the popup perturbation can choose from
+    missing_target: str | None = None  # see removed_target()
     steps: tuple[Step, ...] = ()
 
     def __init__(self, variant: Variant, outcome_path: str | os.PathLike | None = None,
@@ -90,7 +91,20 @@ class TaskApp:
         """Targets that are not whole widgets (list rows, canvas items, menu entries)."""
         return {}
 
+    def removed_target(self) -> str | None:
+        """Under the `missing` perturbation, the target that is not shown: `missing_target`, or
+        the target of the last pointer step (a task whose key target is no widget overrides)."""
+        if not self.variant.missing:
+            return None
+        if self.missing_target:
+            return self.missing_target
+        pointer = [s.target for s in self.steps if s.kind in ("click", "double_click", "right_click", "drag")]
+        return pointer[-1] if pointer else None
+
     def target(self, name: str, widget: tk.Widget) -> tk.Widget:
+        if name == self.removed_target():
+            widget.after_idle(lambda: _unmanage(widget))  # built as usual, then never shown
+            return widget
         self._targets[name] = widget
         return widget
 
@@ -361,3 +375,12 @@ class TaskApp:
 
     def run(self) -> None:
         self.root.mainloop()
+
+
+def _unmanage(widget: tk.Widget) -> None:
+    """Take a widget off the screen whichever geometry manager placed it."""
+    try:
+        {"grid": widget.grid_remove, "pack": widget.pack_forget, "place": widget.place_forget}.get(
+            widget.winfo_manager(), lambda: None)()
+    except tk.TclError:
+        pass

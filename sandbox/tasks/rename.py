@@ -58,7 +58,9 @@ class Rename(TaskApp):
         actions = {"Open": lambda: self.fail("opened the file instead of renaming it"),
                    "Rename…": self.start_rename, "Delete": self.delete,
                    "Properties": lambda: self.fail("opened Properties instead of renaming")}
-        for label in MENU:
+        # the impossible variant: no "Rename…" in the menu (Delete sits where it was)
+        self.menu_labels = [m for m in MENU if not (self.variant.missing and m == "Rename…")]
+        for label in self.menu_labels:
             self.ctx.add_command(label=label, command=actions[label])
         self.list.bind("<Button-3>", self.context)
         self.chosen: str | None = None
@@ -74,7 +76,7 @@ class Rename(TaskApp):
             if 0 <= j < len(self.files) and self.files[j] != DECOY:
                 out["neighbour"] = self.listbox_row_rect(self.list, j)
                 break
-        for i, label in enumerate(MENU):
+        for i, label in enumerate(self.menu_labels):
             out["ctx_" + label.lower().rstrip("…")] = self.menu_entry_rect(self.ctx, i)
         return out
 

@@ -22,6 +22,7 @@ class SearchPick(TaskApp):
     name = "search_pick"
     title = "Files — Search"
     description = "search, scroll the results, double-click the wanted document"
+    missing_target = "wanted"  # a list row: build() leaves it out
     n_phases = 2
     steps = (
         click("search"),
@@ -42,10 +43,12 @@ class SearchPick(TaskApp):
         r.shuffle(docs)
         docs = docs[:26]
         self.wanted_at = r.randint(14, len(docs) - 2)
-        docs.insert(self.wanted_at, WANTED)
+        if not self.variant.missing:  # the impossible variant: the document is not there
+            docs.insert(self.wanted_at, WANTED)
         if self.variant.decoy:
             docs.insert(self.wanted_at + (1 if self.variant.decoy_side == "right" else 0), DECOY)
-            self.wanted_at = docs.index(WANTED)
+            if WANTED in docs:
+                self.wanted_at = docs.index(WANTED)
         self.docs = docs + list(OTHER)
         self.shown: list[str] = []
 
