@@ -83,6 +83,8 @@ class Critic(nn.Module):
         # what is anywhere in the crop (max and mean over it: a label may sit left or right of its
         # field, at any distance) + what is right under the pointer (the centre cells)
         self.crop_tok = nn.Linear(3 * k[3], d)
+        self.crop_head = nn.Linear(3 * k[3], 1)  # training only: is the crop alone the right target?
+        self.aux_crop_logit = None
         self.kind = nn.Embedding(cfg.vocab_size, d)
         self.prev = nn.Embedding((cfg.vocab_size + 1) * cfg.history, d)
         self.register_buffer("prev_offset", torch.arange(cfg.history) * (cfg.vocab_size + 1), persistent=False)
@@ -114,6 +116,8 @@ class Critic(nn.Module):
         cr = self.crop_cnn(crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]))  # (B*P, C, 2, 16)
         w2 = cr.shape[-1] // 2
         feats = torch.cat([cr.amax(dim=(2, 3)), cr.mean(dim=(2, 3)), cr[..., w2 - 1:w2 + 1].mean(dim=(2, 3))], dim=1)  # (B*P, 3C)
+        if self.training:  # deep supervision of the crop path (train.py): slot 0's crop alone
+            self.aux_crop_logit = self.crop_head(feats).reshape(B, P)[:, 0]  # (B,)
         cr = self.crop_tok(feats).reshape(B, P, -1) * is_ptr[:, :P]  # (B, P, D)
         if P < K:
             cr = torch.cat([cr, torch.zeros_like(act[:, P:])], dim=1)  # (B, K, D)

@@ -3,8 +3,8 @@ along, and the critic's negatives. numpy + OpenCV (the nets' tensors are made in
 
 A *step* is one action of a demonstration with the screen just before it; its chunk is that
 action and the next chunk_size-1 ones (padded with done). Episodes whose outcome is failure
-never become policy samples: they give the critic negatives (the chunks that contain the
-wrong action: meta "fumble_action" when the recorder or demonstrator knows it, else the first
+never become policy samples: they give the critic a negative: the chunk that starts with the
+wrong action (meta "fumble_action" when the recorder or demonstrator knows it, else the first
 action whose token differs from the demonstrations', else the last action: F8 is pressed
 right after the mistake).
 """
@@ -148,8 +148,9 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
     cache: dict[str, tuple] = {}
     for j, (t, p, fname) in enumerate(zip(toks, poss, frames)):
         if fname:
-            if le.role == "failure" and not (le.fail_from - chunk_size < j <= le.fail_from):
-                pass  # only chunks that contain the wrong action are labelled
+            if le.role == "failure" and j != le.fail_from:
+                pass  # only the chunk that starts with the wrong action is labelled (the runtime
+                # re-checks each action before doing it; earlier chunks' first actions were fine)
             else:
                 if fname not in cache:
                     try:
@@ -429,11 +430,13 @@ class NegativeMaker:
         return not any(self._far(a, a.pos[k], b.pos[k], 1.0) for k in np.flatnonzero(ptr))
 
     def negatives(self, step: Step, rng: np.random.Generator, n: int) -> list:
+        """-> [(kinds, pos, kind of negative)]"""
         out = []
         for _ in range(n * 4):
-            r = self.make(step, rng)
+            kind = self.KINDS[rng.integers(len(self.KINDS))]
+            r = self.make(step, rng, kind)
             if r is not None:
-                out.append(r)
+                out.append((*r, kind))
                 if len(out) == n:
                     break
         return out

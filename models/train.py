@@ -127,7 +127,7 @@ def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
 
 def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots):
     """-> tensors (image, prev, kinds, pos, crops, label) and groups [(pos_index, [neg indices])]."""
-    imgs, prevs, kinds, poss, crops, labels, groups = [], [], [], [], [], [], []
+    imgs, prevs, kinds, poss, crops, labels, groups, crop_labels = [], [], [], [], [], [], [], []
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         # screens where a pointer action comes next are where the critic's judgment matters most
@@ -135,9 +135,13 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         s = pool[rng.integers(len(pool))]
         m = dataset.random_affine(rng, cfg.augment)
         img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
-        chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0)] + [(k, p, 0.0) for k, p in negmaker.negatives(s, rng, cfg.critic_negatives)]
+        ptr0 = s.kinds[0] in codec.POINTER_TOKENS
+        chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0 if ptr0 else -1.0)]
+        chunks += [(k, p, 0.0, 0.0 if ptr0 and kind == "moved" and k[0] == s.kinds[0] else -1.0)
+                   for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
         first = len(labels)
-        for k, p, y in chunks:
+        for k, p, y, cy in chunks:
+            crop_labels.append(cy)
             pt = p.copy()
             pt[:, :2], pt[:, 2:] = dataset.apply_affine_points(m, p[:, :2]), dataset.apply_affine_points(m, p[:, 2:])
             pt[~np.isin(k, list(codec.POINTER_TOKENS))] = 0
@@ -150,13 +154,18 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             img, _, pt = dataset.augmented_view(s, rng, cfg.augment)
             imgs.append(img), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
             crops.append(_crops(s, s.kinds, s.pos, slots, rng, jitter_px=2.0)), labels.append(0.0)
+            crop_labels.append(-1.0)  # the crop may be fine: the wrong part can be a key or a text
     t = (torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(prevs)), torch.from_numpy(np.stack(kinds)),
-         torch.from_numpy(np.stack(poss)), torch.from_numpy(np.stack(crops)), torch.tensor(labels, dtype=torch.float32))
+         torch.from_numpy(np.stack(poss)), torch.from_numpy(np.stack(crops)), torch.tensor(labels, dtype=torch.float32),
+         torch.tensor(crop_labels, dtype=torch.float32))
     return t, groups
 
 
-def critic_loss(logits, labels, groups, rank_weight):
+def critic_loss(logits, labels, groups, rank_weight, crop_logits=None, crop_labels=None):
     bce = F.binary_cross_entropy_with_logits(logits, labels)
+    if crop_logits is not None and crop_labels is not None and bool((crop_labels >= 0).any()):
+        m = crop_labels >= 0
+        bce = bce + F.binary_cross_entropy_with_logits(crop_logits[m], crop_labels[m])
     pairs = [(p, n) for p, negs in groups for n in negs]
     rank = torch.zeros(())
     if pairs:
@@ -252,7 +261,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
             hit_decision += int(ok(best))
         # critic ranking: the demonstrated chunk against negatives of the same screen
         negs = negmaker.negatives(s, rng, 4)
-        chunks = [dataset_chunk(s.kinds, s.pos)] + [dataset_chunk(k, p) for k, p in negs]
+        chunks = [dataset_chunk(s.kinds, s.pos)] + [dataset_chunk(k, p) for k, p, _ in negs]
         scored = decider.score(image, gray, s.prev, chunks, s.scale)
         pos_scores.append(scored[0].score)
         neg_scores += [c.score for c in scored[1:]]
@@ -434,8 +443,9 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     for step in range(csteps):
         for g in copt.param_groups:
             g["lr"] = _lr(step, csteps, cfg.lr)
-        (img, prev, kinds, pos, crops, labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
-        loss, parts = critic_loss(critic(img, prev, kinds, pos, crops), labels, groups, cfg.rank_weight)
+        (img, prev, kinds, pos, crops, labels, crop_labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
+        logits = critic(img, prev, kinds, pos, crops)
+        loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
         copt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(critic.parameters(), 1.0)

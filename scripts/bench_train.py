@@ -39,8 +39,11 @@ def record(task: str, seed: int, perturb: str, folder: Path, fumble: float = 0.0
     from sandbox.harness import TaskSession
 
     seen: list = []
+    steps_done: list = []
 
     def observe(i, step, snap):
+        if not steps_done or steps_done[-1] != i:
+            steps_done.append(i)
         if step.kind in POINTER_KINDS and step.target:
             rect = snap.get("targets", {}).get(step.target)
             if not seen or seen[-1][0] != i:
@@ -70,6 +73,10 @@ def record(task: str, seed: int, perturb: str, folder: Path, fumble: float = 0.0
         if rect and rect[0] <= a["x"] * w <= rect[0] + rect[2] and rect[1] <= a["y"] * h <= rect[1] + rect[3]:
             targets[str(a["i"])] = rect
     m["action_targets"] = targets
+    # which action was the fumble (the demonstrator knows; one action per step in these tasks)
+    all_acts = read_jsonl(folder / "actions.jsonl")
+    if result.get("fumbled") and len(all_acts) == len(steps_done):
+        m["fumble_action"] = steps_done.index(result["fumbled"][0]) if result["fumbled"][0] in steps_done else None
     write_json_atomic(folder / "meta.json", m)
     return result
 
@@ -131,6 +138,7 @@ def main() -> int:
     p.add_argument("--failures", type=int, default=3, help="fumbled runs recorded for the critic")
     p.add_argument("--test", type=int, default=20)
     p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--critic-steps", type=int, default=None, help="default: --steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default=str(ROOT / "runs" / "bench_train"))
     p.add_argument("--synthetic", action="store_true", help="PIL-drawn episodes instead of recorded ones")
@@ -167,7 +175,7 @@ def main() -> int:
                    and json.loads((p / "meta.json").read_text()).get("outcome") == "success")[:a.demos]
     bundle_dir = work / "bundle"
     t0 = time.monotonic()
-    meta = train(demos, bundle_dir, TrainConfig(steps=a.steps, seed=a.seed, threads=2), failures=[fail_dir])
+    meta = train(demos, bundle_dir, TrainConfig(steps=a.steps, critic_steps=a.critic_steps, seed=a.seed, threads=2), failures=[fail_dir])
     train_s = time.monotonic() - t0
     print("\n".join(summary_lines(meta)))
     test_ev = evaluate_bundle(bundle_dir, [test_dir])
@@ -179,7 +187,7 @@ def main() -> int:
         frame = cv2.resize(frame, (1280, 800))
     lat = latency(bundle_dir, np.ascontiguousarray(frame))
     res = {"source": source, "demos": len(demos), "failures": len(meta["training"]["failures"]) + len(meta["training"]["held_out_failures"]),
-           "steps": a.steps, "train_seconds": round(train_s, 1),
+           "steps": a.steps, "critic_steps": a.critic_steps or a.steps, "train_seconds": round(train_s, 1),
            "policy_seconds": meta["training"]["policy_seconds"], "critic_seconds": meta["training"]["critic_seconds"], "record_seconds": round(rec_s, 1),
            "held_out": meta["evaluation"], "unseen_seeds": test_ev, "latency": lat,
            "parity": meta["onnx_parity_max_abs_diff"], "abstain_threshold": meta["abstain_threshold"]}
