@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 import time
 
 from recorder.errors import DeskactError
 
 from .display import VirtualDisplay
+from .procs import spawn, stop_group
 
 
 class AppSession:
@@ -41,8 +41,8 @@ class AppSession:
             env = dict(os.environ, DISPLAY=self.display, XDG_SESSION_TYPE="x11")
             env.pop("WAYLAND_DISPLAY", None)
             try:
-                self.proc = subprocess.Popen(shlex.split(self.command), env=env, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL, start_new_session=True)
+                self.proc = spawn(shlex.split(self.command), env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
             except OSError as e:
                 raise DeskactError(f"--app {self.command!r}: cannot start it ({e.strerror or e})") from None
             time.sleep(self.start_wait)  # no readiness signal from an arbitrary app
@@ -77,16 +77,7 @@ class AppSession:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=3)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+        stop_group(proc)
         if self.vdisplay is not None:
             self.vdisplay.stop()
             self.vdisplay = None

@@ -11,6 +11,8 @@ import time
 
 from recorder.errors import DisplayError
 
+from .procs import spawn, stop_group
+
 _live: set["VirtualDisplay"] = set()
 
 
@@ -37,11 +39,10 @@ class VirtualDisplay:
             raise DisplayError("Xvfb is not installed (apt-get install xvfb)")
         r, w = os.pipe()
         try:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [xvfb, "-displayfd", str(w), "-screen", "0", f"{self.width}x{self.height}x{self.depth}",
                  "-nolisten", "tcp", "-noreset", "+extension", "RECORD", "+extension", "XTEST"],
                 pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: Ctrl+C in a terminal reaches us, not it
             )
             os.close(w)
             w = -1
@@ -78,16 +79,7 @@ class VirtualDisplay:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+        stop_group(proc, timeout=5)
         _live.discard(self)
         if self.set_environ and self.display is not None:
             if self._saved_display is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from recorder.errors import DeskactError
 
 from . import perturb, tasks
 from .display import VirtualDisplay
+from .procs import spawn, stop_group
 
 
 class HarnessError(DeskactError):
@@ -62,11 +62,11 @@ class TaskSession:
             root = Path(__file__).resolve().parent.parent
             env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
             self._log = open(self.workdir / "app.log", "wb")
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [sys.executable, "-m", "sandbox.app", self.task, "--seed", str(self.seed),
                  "--perturb", self.variant.spec, "--outcome", str(self.outcome_path),
                  "--targets", str(self.targets_path)],
-                env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+                env=env, stdout=self._log, stderr=subprocess.STDOUT)
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -88,16 +88,7 @@ class TaskSession:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=3)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+        stop_group(proc)
         if getattr(self, "_log", None):
             self._log.close()
         if self.vdisplay is not None:

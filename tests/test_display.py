@@ -130,3 +130,23 @@ def test_ending_the_holder_process_leaves_no_xvfb(how, use_with, no_leaks):
             child.wait()
         if xvfb_pid and alive(xvfb_pid):
             os.killpg(xvfb_pid, signal.SIGKILL)
+
+
+def test_sigkill_of_a_task_holder_leaves_no_xvfb_and_no_app(no_leaks):
+    """kill -9 runs no handler at all: the kernel ends the holder's Xvfb and task app
+    (PR_SET_PDEATHSIG, sandbox/procs.py), so practice interrupted the hard way leaks nothing."""
+    code = ("import sys; sys.path.insert(0, {root!r})\n"
+            "from sandbox.harness import TaskSession\n"
+            "s = TaskSession('signin', seed=1).start()\n"
+            "print(s.vdisplay.pid, s.proc.pid, flush=True)\n"
+            "sys.stdin.read()\n").format(root=str(ROOT))
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    xvfb_pid, app_pid = map(int, child.stdout.readline().split())
+    assert alive(xvfb_pid) and alive(app_pid)
+    child.kill()
+    child.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while (alive(xvfb_pid) or alive(app_pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(xvfb_pid) and not alive(app_pid)
