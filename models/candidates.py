@@ -34,6 +34,50 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def widget_boxes(gray: np.ndarray, scale: float) -> np.ndarray:
+    """Rough boxes of things one could click (edges -> contours), normalised (x0, y0, x1, y1)."""
+    import cv2
+
+    h, w = gray.shape
+    small = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    edges = cv2.Canny(small, 40, 120)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    out = []
+    s = 2.0 / scale  # half-res pixels -> logical pixels
+    for c in contours:
+        x, y, bw, bh = cv2.boundingRect(c)
+        if 10 <= bw * s <= 500 and 8 <= bh * s <= 120:
+            out.append((x * 2 / w, y * 2 / h, (x + bw) * 2 / w, (y + bh) * 2 / h))
+    return np.array(out, dtype=np.float32).reshape(-1, 4)
+
+
+def snap_point(boxes: np.ndarray, xy, screen, max_size=(320, 80)) -> tuple[float, float]:
+    """The centre of the smallest widget-sized box around normalised xy (else xy itself): every
+    candidate on a widget is clicked, and looked at by the critic, the same way."""
+    x, y = float(xy[0]), float(xy[1])
+    if len(boxes):
+        inside = (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
+        if inside.any():
+            cand = boxes[inside]
+            b = cand[np.argmin((cand[:, 2:] - cand[:, :2]).prod(1))]
+            w, h = (b[2:] - b[:2]) * np.asarray(screen, dtype=np.float64)
+            if w <= max_size[0] and h <= max_size[1]:
+                return float((b[0] + b[2]) / 2), float((b[1] + b[3]) / 2)
+    return x, y
+
+
+def snap_candidates(cands, boxes: np.ndarray, screen) -> None:
+    """Move each candidate's first pointer position to the centre of the widget under it."""
+    for c in cands:
+        for k in range(len(c.kinds)):
+            if c.kinds[k] in codec.POINTER_TOKENS:
+                c.pos[k, :2] = snap_point(boxes, c.pos[k, :2], screen)
+                if c.kinds[k] != codec.DRAG:
+                    c.pos[k, 2:] = c.pos[k, :2]
+                break
+
+
 def slot_xy(logits, offset, cell=None) -> tuple[float, float]:
     """(N,), (N, 2) of one slot -> normalised position of `cell` (default: the best)."""
     cell = int(np.argmax(logits)) if cell is None else int(cell)
@@ -155,7 +199,13 @@ class Decider:
                                      "prev_actions": np.asarray(prev_actions, np.int64).reshape(1, -1)})
         return policy_candidates([o[0] for o in out], k_points), out
 
-    def score(self, image: np.ndarray, gray: np.ndarray, prev_actions, cands: list[Candidate], scale: float = 1.0):
+    def score(self, image: np.ndarray, gray: np.ndarray, prev_actions, cands: list[Candidate], scale: float = 1.0,
+              snap: bool = True):
+        """Critic probabilities into c.score; with snap, pointer positions first move to the centre of
+        the widget under them (as in training)."""
+        if snap:
+            h, w = gray.shape
+            snap_candidates(cands, widget_boxes(gray, scale), (w / scale, h / scale))
         kinds, pos, crops = critic_batch(gray, cands, self.bundle.crop_slots, scale)
         (score,) = self.critic.run(None, {"image": image[None], "prev_actions": np.repeat(np.asarray(prev_actions, np.int64).reshape(1, -1), len(cands), 0),
                                           "kinds": kinds, "pos": pos, "crops": crops})

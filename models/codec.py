@@ -38,7 +38,7 @@ critic.onnx
              prev_actions (B, 3)
              kinds        (B, K)            candidate chunk tokens
              pos          (B, K, 4)         candidate positions (x, y, x2, y2), normalised
-             crops        (B, P, 1, 32, 256) grayscale 0..1 native-resolution crops around the
+             crops        (B, P, 1, 32, 448) grayscale 0..1 native-resolution crops around the
                                             pointer of slots 0..P-1 (`chunk_crops`; zeros when
                                             that slot is not a pointer action)
     outputs  score        (B,)              probability that the chunk keeps the workflow on
@@ -54,8 +54,8 @@ INPUT_W, INPUT_H = 256, 160  # policy/critic image size (1280x800 / 5)
 HISTORY = 3  # executed tokens the models see (prev_actions)
 CELL = 8  # pixels of the input per pointer cell
 GRID_W, GRID_H = INPUT_W // CELL, INPUT_H // CELL  # 32 x 20 cells
-CROP_WINDOW = (512, 64)  # logical pixels around a pointer action the critic looks at closely
-CROP_SIZE = (256, 32)  # (w, h) of that crop once resized (half resolution)
+CROP_WINDOW = (448, 32)  # logical pixels around a pointer action the critic looks at closely (its row)
+CROP_SIZE = (448, 32)  # (w, h) of that crop: native resolution, labels readable
 
 FIXED_TOKENS = ("done", "click", "double_click", "right_click", "middle_click", "drag", "scroll_up", "scroll_down")
 DONE = 0

@@ -5,8 +5,10 @@ on track.
         one screen is shared by all candidates (expanded to B) so the runtime pays for it once
     each action k: token embedding + position MLP + screen features gathered around its pointer
         (Gaussian weights over the cells: what lies under it at low resolution)
-        + for slots < crop_slots: a CNN over the native-resolution crop around its pointer
-        (propose at low resolution, check at native resolution: labels are readable there)
+        + for slots < crop_slots: a CNN over the native-resolution crop of the row around its
+        pointer (448x32 logical px, 1:1: a field's label beside it is readable there; features
+        max- and mean-pooled over the crop, because the label may sit left or right at any
+        distance, plus the centre cells: what is right under the pointer)
     transformer over [global, last action, K actions] -> logit of the first token
 
 Trained with binary cross-entropy plus a ranking term (a demonstrated chunk must outscore the

@@ -20,6 +20,7 @@ from recorder.episode import Episode, find_episodes
 from recorder.errors import DeskactError, EpisodeError
 
 from . import codec
+from .candidates import snap_point, widget_boxes  # noqa: F401 (re-exported)
 
 EXEMPLAR_WINDOW = (128, 40)  # logical pixels around a demonstrated pointer action
 
@@ -170,6 +171,17 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                                   target=target))
         if t in codec.POINTER_TOKENS:
             cursor = (p[2], p[3])
+    final = le.meta.get("final_frame")  # the screen once the workflow was over: the chunk is done
+    if le.role == "demo" and le.outcome == "success" and isinstance(final, str) and le.episode.frame_path(final).exists():
+        try:
+            rgb = codec.load_frame(le.episode.frame_path(final))
+        except codec.CodecError:
+            raise EpisodeError(f"{le.path}: frame {final} is corrupt") from None
+        kinds, pos = codec.encode_chunk([], [], chunk_size)
+        steps.append(Step(episode=index, index=len(toks), small=codec.resize_input(rgb), gray=codec.to_gray(rgb),
+                          scale=rgb.shape[1] / sw, screen=(sw, sh), cursor=np.array(cursor, dtype=np.float32),
+                          prev=codec.history(toks, vocab.start), kinds=kinds, pos=pos,
+                          frame_path=le.episode.frame_path(final)))
     le.steps = steps
 
 
@@ -198,24 +210,6 @@ def failure_index(le: LoadedEpisode, consensus) -> int:
 
 
 # ----- widgets and exemplars -------------------------------------------------------------------
-def widget_boxes(gray: np.ndarray, scale: float) -> np.ndarray:
-    """Rough boxes of things one could click (edges -> contours), normalised (x0, y0, x1, y1)."""
-    import cv2
-
-    h, w = gray.shape
-    small = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    edges = cv2.Canny(small, 40, 120)
-    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    out = []
-    s = 2.0 / scale  # half-res pixels -> logical pixels
-    for c in contours:
-        x, y, bw, bh = cv2.boundingRect(c)
-        if 10 <= bw * s <= 500 and 8 <= bh * s <= 120:
-            out.append((x * 2 / w, y * 2 / h, (x + bw) * 2 / w, (y + bh) * 2 / h))
-    return np.array(out, dtype=np.float32).reshape(-1, 4)
-
-
 def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float) -> np.ndarray:
     """Native-resolution uint8 crop of EXEMPLAR_WINDOW logical pixels centred on (x, y)."""
     ww, wh = round(EXEMPLAR_WINDOW[0] * scale), round(EXEMPLAR_WINDOW[1] * scale)
@@ -348,12 +342,9 @@ class NegativeMaker:
         for k in range(len(step.kinds)):
             if step.kinds[k] not in codec.POINTER_TOKENS:
                 continue
-            b = self.target_box(step, pos[k, :2]) if rng.random() < 0.7 else None
-            if b is not None:
-                c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * 0.6
-                p = np.clip(rng.uniform(c - half, c + half), b[:2], b[2:])
-            else:
-                p = pos[k, :2] + rng.uniform(-0.6, 0.6, 2) * step.tol(self.tol_px)
+            # the runtime snaps candidates to the centre of the widget under them: so do positives
+            p = np.array(snap_point(self._boxes(step), pos[k, :2], step.screen))
+            p = p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px)
             pos[k, :2] = np.clip(p, 0, 1)
             if step.kinds[k] != codec.DRAG:
                 pos[k, 2:] = pos[k, :2]
@@ -388,7 +379,10 @@ class NegativeMaker:
                         break
                 else:
                     return None
-            pos[slot, :2] = np.clip(p, 0, 1)
+            p = np.array(snap_point(self._boxes(step), np.clip(p, 0, 1), step.screen))
+            if not self._outside_target(step, p, step.pos[slot, :2]):
+                return None
+            pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)
             if kinds[slot] != codec.DRAG:
                 pos[slot, 2:] = pos[slot, :2]
             return kinds, pos

@@ -47,7 +47,7 @@ class TrainConfig:
     skip_bad: bool = False  # train on the good episodes, list the bad ones
     tolerance_px: float = 12.0  # a click is right within this many logical pixels
     augment: float = 1.0  # augmentation strength 0..1
-    crop_slots: int = 2  # chunk slots that get a native-resolution crop for the critic
+    crop_slots: int = 1  # chunk slots that get a native-resolution crop for the critic
     max_exemplars_per_phase: int = 4
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
@@ -218,11 +218,19 @@ def auc(pos_scores, neg_scores) -> float | None:
 
 
 def calibrate_threshold(pos_scores, neg_scores, default: float = 0.5) -> float:
-    """The critic probability that best separates held-out positives from negatives (max
-    TPR - FPR; the lower one of a tie, so demonstrated actions are not refused)."""
-    p, n = np.asarray(pos_scores), np.asarray(neg_scores)
+    """The abstain threshold from held-out critic scores. Held-out sets are small (a couple of
+    demos), so the separating point found there (max TPR - FPR) sits too close to the positives
+    seen: where the held-out classes separate, take the middle of the gap between the 5th
+    percentile of the demonstrated chunks and the 95th of the negatives instead, if lower."""
+    p, n = np.asarray(pos_scores, dtype=np.float64), np.asarray(neg_scores, dtype=np.float64)
     if not len(p) or not len(n):
         return default
+    j = _youden(p, n, default)
+    lo, hi = float(np.quantile(n, 0.95)), float(np.quantile(p, 0.05))
+    return min(j, (lo + hi) / 2) if lo < hi else j
+
+
+def _youden(p, n, default):
     best, best_t = -2.0, default
     for t in np.unique(np.concatenate([p, n])):
         j = (p >= t).mean() - (n >= t).mean()
@@ -629,5 +637,8 @@ def evaluate_bundle(bundle_path, episodes, tolerance_px: float = 12.0, seed: int
     ev, ps, ns = evaluate(Decider(b, threads=1), steps, fsteps, negmaker, vocab, cfg, seed + 1, progress)
     ev["episodes"] = len([le for le in good if le.role == "demo"])
     ev["abstain_rate_on_demonstrated"] = _ratio(sum(p < b.abstain_threshold for p in ps), len(ps))
+    ev["negatives_over_threshold"] = _ratio(sum(n >= b.abstain_threshold for n in ns), len(ns))
+    ev["demonstrated_score_q05_q50"] = [round(float(np.quantile(ps, q)), 4) for q in (0.05, 0.5)] if ps else None
+    ev["negative_score_q50_q95"] = [round(float(np.quantile(ns, q)), 4) for q in (0.5, 0.95)] if ns else None
     ev["skipped"] = [p for p, _ in skipped]
     return ev

@@ -30,55 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def record(task: str, seed: int, perturb: str, folder: Path, fumble: float = 0.0, speed: float = 3.0) -> dict:
-    """One scripted demonstration recorded by the real recorder; the rectangles of the targets
-    acted on are written into meta.json as "action_targets" (for the click-accuracy measure)."""
-    from recorder.capture import Recorder
-    from recorder.episode import read_jsonl, write_json_atomic
-    from recorder.platform.x11 import Injector
-    from sandbox.demonstrator import POINTER_KINDS, demonstrate
-    from sandbox.harness import TaskSession
+    """One scripted demonstration recorded by the real recorder (sandbox.demos.record_demo: it
+    also stores the rectangle of each target acted on, "action_targets", and for fumbled runs
+    the index of the wrong action, "fumble_action")."""
+    from sandbox.demos import record_demo
 
-    seen: list = []
-    steps_done: list = []
-
-    def observe(i, step, snap):
-        if not steps_done or steps_done[-1] != i:
-            steps_done.append(i)
-        if step.kind in POINTER_KINDS and step.target:
-            rect = snap.get("targets", {}).get(step.target)
-            if not seen or seen[-1][0] != i:
-                seen.append((i, rect))
-            else:
-                seen[-1] = (i, rect)
-
-    with TaskSession(task, seed=seed, perturb_spec=perturb) as session:
-        injector = Injector(display=session.display)
-        meta = {"task": task, "seed": seed, "perturb": session.variant.spec, "fumble": fumble,
-                "app_hint": f"sandbox:{task}", "source": "scripted-demonstrator"}
-        rec = Recorder(folder, display=session.display, hotkeys=False, meta_extra=meta)
-        rec.start()
-        try:
-            result = demonstrate(session, random.Random(f"bench:{task}:{seed}"), fumble=fumble, injector=injector,
-                                 speed=speed, observe=observe)
-        except BaseException:
-            rec.stop(outcome="unknown", reason="interrupted")
-            raise
-        rec.stop(outcome=result["outcome"], reason=result.get("reason"))
-    # k-th pointer action <-> k-th pointer step performed; kept only if the click is inside it
-    m = json.loads((folder / "meta.json").read_text())
-    w, h = m["screen"]["width"], m["screen"]["height"]
-    acts = [a for a in read_jsonl(folder / "actions.jsonl") if a.get("x") is not None]
-    targets = {}
-    for a, (_, rect) in zip(acts, seen):
-        if rect and rect[0] <= a["x"] * w <= rect[0] + rect[2] and rect[1] <= a["y"] * h <= rect[1] + rect[3]:
-            targets[str(a["i"])] = rect
-    m["action_targets"] = targets
-    # which action was the fumble (the demonstrator knows; one action per step in these tasks)
-    all_acts = read_jsonl(folder / "actions.jsonl")
-    if result.get("fumbled") and len(all_acts) == len(steps_done):
-        m["fumble_action"] = steps_done.index(result["fumbled"][0]) if result["fumbled"][0] in steps_done else None
-    write_json_atomic(folder / "meta.json", m)
-    return result
+    return record_demo(task, seed, perturb, folder, fumble=fumble, speed=speed)
 
 
 def record_set(task, seeds, perturb, root: Path, fumble=0.0, want_outcome="success") -> list[Path]:
