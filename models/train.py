@@ -131,7 +131,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         # screens where a pointer action comes next are where the critic's judgment matters most
-        pool = pointer_first if pointer_first and rng.random() < 0.7 else train_steps
+        pool = pointer_first if pointer_first and rng.random() < 0.5 else train_steps
         s = pool[rng.integers(len(pool))]
         m = dataset.random_affine(rng, cfg.augment)
         img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
@@ -162,7 +162,10 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
 
 
 def critic_loss(logits, labels, groups, rank_weight, crop_logits=None, crop_labels=None):
-    bce = F.binary_cross_entropy_with_logits(logits, labels)
+    # balanced: as much weight on the few demonstrated chunks as on all the negatives, so a
+    # demonstrated chunk scores high in absolute terms (the abstain threshold needs that)
+    n_pos = labels.sum().clamp(min=1.0)
+    bce = F.binary_cross_entropy_with_logits(logits, labels, pos_weight=(len(labels) - n_pos) / n_pos)
     if crop_logits is not None and crop_labels is not None and bool((crop_labels >= 0).any()):
         m = crop_labels >= 0
         bce = bce + F.binary_cross_entropy_with_logits(crop_logits[m], crop_labels[m])
