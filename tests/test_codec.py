@@ -80,7 +80,7 @@ def test_preprocess_any_size_and_channel_orders():
 
 def test_crop_is_native_resolution_and_scale_aware():
     gray = np.zeros((800, 1280), np.uint8)
-    gray[390:410, 630:650] = 255  # a 20x20 logical box at the centre
+    gray[395:405, 630:650] = 255  # a 20x10 logical box at the centre
     c = codec.cut_crop(gray, 640 / 1280, 400 / 800)
     assert c.shape == (codec.CROP_SIZE[1], codec.CROP_SIZE[0])
     retina = np.kron(gray, np.ones((2, 2), np.uint8))  # the same screen at pixel scale 2
