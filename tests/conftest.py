@@ -69,7 +69,8 @@ def no_leaks():
     deadline = time.monotonic() + 3
     while (left := child_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = {p for p in left if _alive(p)}
+    # multiprocessing's resource tracker (started by a spawn pool) lives as long as this process
+    left = {p for p in left if _alive(p) and "resource_tracker" not in _cmdline(p)}
     assert not left, f"processes left behind: {_describe(left)}"
 
 
@@ -82,10 +83,12 @@ def _alive(pid: int) -> bool:
 
 
 def _describe(pids) -> str:
-    out = []
-    for p in pids:
-        try:
-            out.append(f"{p}: {open(f'/proc/{p}/cmdline').read().replace(chr(0), ' ')[:80]}")
-        except FileNotFoundError:
-            pass
-    return "; ".join(out)
+    return "; ".join(f"{p}: {_cmdline(p)[:80]}" for p in pids)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as f:
+            return f.read().replace("\0", " ")
+    except FileNotFoundError:
+        return ""
