@@ -55,7 +55,11 @@ def run(args) -> int:
     if args.candidates < 1:
         raise DeskactError(f"--candidates must be at least 1, got {args.candidates}")
     variables = parse_vars(args.var)
-    agent = Agent.load(args.bundle, candidates=args.candidates)  # bundle errors before any display work
+    if not args.sandbox:
+        from recorder.platform import check_display
+
+        check_display()  # no display / pure Wayland: say so before loading anything
+    agent = Agent.load(args.bundle, candidates=args.candidates)
     report_dir = args.report or (str(Path(args.bundle) / "dry-run-report") if args.dry_run else None)
 
     if args.sandbox:
