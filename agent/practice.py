@@ -15,7 +15,6 @@ demonstrations' common sequence. A successful rollout is a demonstration like an
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -67,7 +66,7 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
             critic: bool = True, candidates: int = 16, max_steps: int = 20, timeout: float = 60.0) -> dict:
     """Run the agent once on a fresh private display. With `folder`, the rollout is recorded
     as an episode there (outcome from the app). Returns a result dict (JSON-able)."""
-    from recorder.platform.x11 import Injector
+    from recorder.platform.x11 import Injector, driving
 
     from .executor import LiveExecutor
     from .runner import run_loop
@@ -78,8 +77,7 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
     agent.explore = explore
     agent.rng = __import__("numpy").random.default_rng(seed)
     t_start = time.monotonic()
-    with target.session(seed) as session:
-        os.environ["DISPLAY"] = session.display
+    with target.session(seed) as session, driving(session.display):
         injector = Injector(display=session.display)
         screen = Screen(display=session.display)
         agent.pixel_scale = screen.scale
@@ -127,7 +125,7 @@ def macro_rollout(episode: str, target: Target, seed: int, timeout: float = 60.0
     """Replay a recorded demonstration as a plain macro (recorded pixels) on a fresh display:
     the benchmark's macro baseline, judged exactly like the agent."""
     from recorder.episode import Episode
-    from recorder.platform.x11 import Injector
+    from recorder.platform.x11 import Injector, driving
 
     from .executor import LiveExecutor
     from .replay import replay_live
@@ -135,8 +133,7 @@ def macro_rollout(episode: str, target: Target, seed: int, timeout: float = 60.0
 
     ep = Episode.load(episode)
     t_start = time.monotonic()
-    with target.session(seed) as session:
-        os.environ["DISPLAY"] = session.display
+    with target.session(seed) as session, driving(session.display):
         screen = Screen(display=session.display)
         executor = LiveExecutor(screen.logical_size, Injector(display=session.display))
         failed = []

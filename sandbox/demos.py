@@ -24,7 +24,7 @@ def record_demo(task: str, seed: int, perturb_spec: str, folder: str | Path, fum
                 speed: float = 1.0, settle: float = 0.4) -> dict:
     """-> the demonstrator's result plus "actions" (how many the recorder saw) and "path"."""
     from recorder.capture import Recorder
-    from recorder.platform.x11 import Injector
+    from recorder.platform.x11 import Injector, driving
 
     folder = Path(folder)
     started: list[tuple[float, int, object, dict]] = []  # (monotonic time, step index, step, snapshot)
@@ -32,7 +32,7 @@ def record_demo(task: str, seed: int, perturb_spec: str, folder: str | Path, fum
     def observe(i, step, snap):
         started.append((time.monotonic(), i, step, snap))
 
-    with TaskSession(task, seed=seed, perturb_spec=perturb_spec) as session:
+    with TaskSession(task, seed=seed, perturb_spec=perturb_spec) as session, driving(session.display):
         injector = Injector(display=session.display)
         meta = {"task": task, "seed": seed, "perturb": session.variant.spec, "fumble": fumble,
                 "app_hint": f"sandbox:{task}", "source": "scripted-demonstrator"}

@@ -3,6 +3,9 @@ pyautogui cannot type, xdotool as a last resort), screen geometry and pixel scal
 Imported only by recorder.platform.backend()."""
 from __future__ import annotations
 
+import contextlib
+import os
+
 import shutil
 import subprocess
 import time
@@ -76,6 +79,23 @@ def bind_display(display: str) -> None:
         except Exception:
             pass
     os.environ["DISPLAY"] = display
+
+
+@contextlib.contextmanager
+def driving(display: str):
+    """This process drives `display` for the block (input, screen grabs and listeners open
+    $DISPLAY), then gets back the display it had: nothing is left pointing at a private Xvfb
+    that is about to be stopped."""
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display
+    try:
+        yield
+    finally:
+        if previous and previous != display:
+            try:
+                bind_display(previous)
+            except Exception:  # that display is gone too: leave DISPLAY as the caller had it
+                os.environ["DISPLAY"] = previous
 
 
 class Injector:
