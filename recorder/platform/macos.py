@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import ctypes
 import sys
-import time
 
 from ..errors import DisplayError
+from . import _pyautogui
+from ._pyautogui import PyautoguiInjector
 
 # ----- pure parts (tested on every platform) ------------------------------------------------
 
@@ -152,21 +153,8 @@ def check_permissions() -> None:
 
 # ----- geometry and input (darwin; pyautogui and mss both support it) ------------------------
 
-_pyautogui = None
-
-
 def _pag():
-    """pyautogui, imported lazily with its sleeps off."""
-    global _pyautogui
-    if _pyautogui is None:
-        try:
-            import pyautogui
-        except Exception as e:
-            raise DisplayError(f"cannot load pyautogui for input on macOS ({type(e).__name__}: {e})") from None
-        pyautogui.PAUSE = 0
-        pyautogui.MINIMUM_DURATION = 0
-        _pyautogui = pyautogui
-    return _pyautogui
+    return _pyautogui.load("for input on macOS")
 
 
 def screen_size() -> tuple[int, int]:
@@ -189,7 +177,7 @@ def pixel_scale() -> float:
     return retina_scale(physical_size(), screen_size())
 
 
-class Injector:
+class Injector(PyautoguiInjector):
     """Sends input as Quartz events (pyautogui). Coordinates are logical points.
 
     display: accepted for interface parity with x11.Injector; must be None on macOS."""
@@ -197,58 +185,17 @@ class Injector:
     def __init__(self, display: str | None = None):
         if display:
             raise DisplayError("macOS has one display server: an X display name cannot be used here")
-        self._p = _pag()
+        super().__init__(_pag())
 
-    def position(self) -> tuple[int, int]:
-        x, y = self._p.position()
-        return int(x), int(y)
-
-    def move(self, x: float, y: float) -> None:
-        self._p.moveTo(round(x), round(y), _pause=False)
-
-    def button(self, button: str, pressed: bool) -> None:
-        (self._p.mouseDown if pressed else self._p.mouseUp)(button=button, _pause=False)
-
-    def click(self, x: float, y: float, button: str = "left", count: int = 1, interval: float = 0.08) -> None:
-        self.move(x, y)
-        for i in range(count):
-            if i:
-                time.sleep(interval)
-            self.button(button, True)
-            self.button(button, False)
-
-    def scroll(self, clicks: int, x: float | None = None, y: float | None = None) -> None:
-        """Wheel clicks; positive scrolls up."""
-        if x is not None:
-            self.move(x, y)
-        self._p.scroll(int(clicks), _pause=False)
-
-    def key(self, name: str, pressed: bool) -> None:
+    def key_name(self, name: str) -> str:
         k = key_name(name)
         if len(k) > 1 and self._p.platformModule.keyboardMapping.get(k) is None:
             # pyautogui would drop it silently (media keys other than volume, insert, ...)
             raise DisplayError(f"key {name!r} cannot be sent on macOS (pyautogui has no key code for it)")
-        (self._p.keyDown if pressed else self._p.keyUp)(k, _pause=False)
+        return k
 
-    def hotkey(self, combo: str) -> None:
-        """Press a combination like 'cmd+s', releasing in reverse order."""
-        keys = [key_name(k) for k in combo.split("+")]
-        for k in keys:
-            self.key(k, True)
-        for k in reversed(keys):
-            self.key(k, False)
-
-    def type_text(self, text: str, interval: float = 0.0) -> None:
-        """Type text; ASCII through pyautogui, anything else as a Unicode key event."""
-        for ch in text:
-            if ch in "\n\t":
-                self._p.press("enter" if ch == "\n" else "tab", _pause=False)
-            elif ch.isascii() and ch.isprintable():
-                self._p.write(ch, _pause=False)
-            else:
-                _unicode_key(ch)
-            if interval:
-                time.sleep(interval)
+    def type_other(self, ch: str) -> None:
+        _unicode_key(ch)
 
 
 def _unicode_key(ch: str) -> None:

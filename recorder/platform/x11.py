@@ -11,22 +11,12 @@ import subprocess
 import time
 
 from ..errors import DisplayError
-
-_pyautogui = None
-
+from . import _pyautogui
+from ._pyautogui import PyautoguiInjector
 
 def _pag():
-    """pyautogui, imported lazily (it opens the display at import) with its sleeps off."""
-    global _pyautogui
-    if _pyautogui is None:
-        try:
-            import pyautogui
-        except Exception as e:  # KeyError('DISPLAY'), Xlib errors
-            raise DisplayError(f"cannot open the X display for input ({type(e).__name__}: {e})") from None
-        pyautogui.PAUSE = 0
-        pyautogui.MINIMUM_DURATION = 0
-        _pyautogui = pyautogui
-    return _pyautogui
+    """pyautogui (it opens $DISPLAY at import; see bind_display)."""
+    return _pyautogui.load("for X input: is the X display reachable?")
 
 
 def screen_size() -> tuple[int, int]:
@@ -98,62 +88,23 @@ def driving(display: str):
                 os.environ["DISPLAY"] = previous
 
 
-class Injector:
-    """Sends real input through XTEST. Coordinates are logical screen pixels.
+class Injector(PyautoguiInjector):
+    """Sends real input through XTEST (pyautogui). Coordinates are logical screen pixels.
 
     display: an X display name to inject into (default: $DISPLAY)."""
 
     def __init__(self, display: str | None = None):
         if display:
             bind_display(display)
-        self._p = _pag()
+        super().__init__(_pag())
 
-    def position(self) -> tuple[int, int]:
-        x, y = self._p.position()
-        return int(x), int(y)
+    def key_name(self, name: str) -> str:
+        return key_name(name)
 
-    def move(self, x: float, y: float) -> None:
-        self._p.moveTo(round(x), round(y), _pause=False)
-
-    def button(self, button: str, pressed: bool) -> None:
-        (self._p.mouseDown if pressed else self._p.mouseUp)(button=button, _pause=False)
-
-    def click(self, x: float, y: float, button: str = "left", count: int = 1, interval: float = 0.08) -> None:
-        self.move(x, y)
-        for i in range(count):
-            if i:
-                time.sleep(interval)
-            self.button(button, True)
-            self.button(button, False)
-
-    def scroll(self, clicks: int, x: float | None = None, y: float | None = None) -> None:
-        """Wheel clicks; positive scrolls up (X buttons 4/5)."""
-        if x is not None:
-            self.move(x, y)
-        self._p.scroll(int(clicks), _pause=False)
-
-    def key(self, name: str, pressed: bool) -> None:
-        (self._p.keyDown if pressed else self._p.keyUp)(key_name(name), _pause=False)
-
-    def hotkey(self, combo: str) -> None:
-        """Press a combination like 'ctrl+s', releasing in reverse order."""
-        keys = [key_name(k) for k in combo.split("+")]
-        for k in keys:
-            self.key(k, True)
-        for k in reversed(keys):
-            self.key(k, False)
-
-    def type_text(self, text: str, interval: float = 0.0) -> None:
-        """Type text; ASCII through pyautogui, anything else by keysym on a spare keycode (pyautogui
-        drops it); xdotool only if no keycode is spare."""
-        for ch in text:
-            if ch.isascii() and (ch.isprintable() or ch in "\n\t"):
-                self._p.write(ch, _pause=False) if ch not in "\n\t" else self._p.press(
-                    "enter" if ch == "\n" else "tab", _pause=False)
-            elif not _unicode_key(self._p, ch):
-                _xdotool_type(ch)
-            if interval:
-                time.sleep(interval)
+    def type_other(self, ch: str) -> None:
+        """By keysym on a spare keycode (pyautogui drops it); xdotool if none is spare."""
+        if not _unicode_key(self._p, ch):
+            _xdotool_type(ch)
 
 
 # Non-ASCII characters: bind the character's keysym to a spare keycode and press it through
