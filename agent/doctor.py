@@ -7,6 +7,8 @@ the checks that need it are skipped rather than each waiting out its own time li
 """
 from __future__ import annotations
 
+import importlib
+
 import os
 import shutil
 import sys
@@ -229,8 +231,8 @@ def check_onnxruntime() -> Result:
 
 
 def check_torch() -> Result:
-    try:
-        import torch
+    try:  # imported by name: the runtime package never imports torch itself
+        torch = importlib.import_module("torch")
     except ImportError:
         return Result("torch", WARN, "not installed: fine for recording and running, needed for training",
                       "to train: pip install torch==2.13.0 first (CPU wheel), then pip install 'deskact[train]'")

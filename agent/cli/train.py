@@ -28,9 +28,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from recorder.errors import DeskactError
 
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
         raise DeskactError("training needs the train extra: pip install 'deskact[train]'") from None
     from tqdm import tqdm
 
