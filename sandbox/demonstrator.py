@@ -9,8 +9,8 @@ the app reports as a failure (the negatives the critic learns from).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import os
 import random
 import time
 
@@ -42,28 +42,13 @@ def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None,
     """
     if not 0.0 <= fumble <= 1.0:
         raise ValueError(f"fumble must be within 0..1, got {fumble!r}")
-    previous = os.environ.get("DISPLAY")
-    own = injector is None
-    if own:
-        from recorder.platform.x11 import Injector
+    from recorder.platform.x11 import Injector, driving
 
-        injector = Injector(display=session.display)
-    try:
-        return _run(session, rng, fumble, injector, speed, observe, on_popup,
-                    tuple(session.task_cls.steps if steps is None else steps), target_timeout, outcome_timeout)
-    finally:
-        if own and previous and previous != session.display:
-            _rebind(previous)
-
-
-def _rebind(display: str) -> None:
-    """Point input back at the display the caller had (the session's Xvfb is about to go)."""
-    from recorder.platform.x11 import bind_display
-
-    try:
-        bind_display(display)
-    except Exception:  # that display is gone too: leave DISPLAY as the caller had it
-        os.environ["DISPLAY"] = display
+    steps = tuple(session.task_cls.steps if steps is None else steps)
+    # Our own injector: drive the session's display and give the caller its display back after.
+    with driving(session.display) if injector is None else contextlib.nullcontext():
+        injector = injector or Injector(display=session.display)
+        return _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout)
 
 
 def _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout) -> dict:
