@@ -4,6 +4,8 @@ Thin: parses arguments, imports torch lazily (so `deskact --help` works without 
 progress; the work is in models/train.py."""
 from __future__ import annotations
 
+import sys
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -52,12 +54,13 @@ def run(args) -> int:
             return
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="step", dynamic_ncols=True, leave=True)
-        bar.n = step
+            # a log file (not a terminal) gets an update every 10 s, not one per step
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="step", dynamic_ncols=True, leave=True,
+                                     mininterval=0.2 if sys.stderr.isatty() else 10.0)
         post = {k: f"{v:.3f}" for k, v in info.items() if isinstance(v, float)}
         if post:
             bar.set_postfix(post, refresh=False)
-        bar.refresh()
+        bar.update(step - bar.n)  # redraws at most every mininterval
         if step >= total:
             bar.close()
 
