@@ -116,15 +116,16 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
             timings["practice"] += time.monotonic() - t0
             log(f"[{task}] practice: {len(fails)} failed rollouts of {cfg.practice_episodes}")
             t0 = time.monotonic()
+            # D and F keep C's policy (trained on the same N demos) and retrain only the critic
             if "D" in cfg.methods:
-                bundles["D"] = _train(first, root / "bundle-D", cfg, fails)
+                bundles["D"] = _train(first, root / "bundle-D", cfg, fails, policy_from=bundles["C"])
             if "F" in cfg.methods:
                 bundles["F"] = (bundles.get("D") if len(fails) <= cfg.demos and "D" in bundles
-                                else _train(first, root / "bundle-F", cfg, fails[:cfg.demos]))
+                                else _train(first, root / "bundle-F", cfg, fails[:cfg.demos], policy_from=bundles["C"]))
             timings["training"] += time.monotonic() - t0
         if "E" in cfg.methods:
             t0 = time.monotonic()
-            bundles["E"] = _train(all_demos, root / "bundle-E", cfg)
+            bundles["E"] = _train(all_demos, root / "bundle-E", cfg, critic_steps=max(10, cfg.steps // 10))
             timings["training"] += time.monotonic() - t0
         log(f"[{task}] bundles trained")
 
@@ -161,12 +162,14 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
     return report
 
 
-def _train(episodes, out: Path, cfg: BenchConfig, failures=()) -> Path:
+def _train(episodes, out: Path, cfg: BenchConfig, failures=(), policy_from=None, critic_steps=None) -> Path:
+    """A bundle (reused when already there). E runs without its critic, so E trains only a token one."""
     from models.train import TrainConfig, train
 
     if (out / "bundle.json").exists():
         return out
-    train([str(p) for p in episodes], out, TrainConfig(steps=cfg.steps, seed=0), failures=[str(p) for p in failures])
+    train([str(p) for p in episodes], out, TrainConfig(steps=cfg.steps, critic_steps=critic_steps, seed=0),
+          failures=[str(p) for p in failures], policy_from=policy_from)
     return out
 
 

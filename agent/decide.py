@@ -86,7 +86,8 @@ class Agent:
             acts = self._actions(greedy)
             return Decision(acts, 1.0, [{"actions": acts, "score": None, "source": "policy"}],
                             {"policy": time.perf_counter() - t0}, "policy alone (no critic)")
-        cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale, n=self.n)
+        cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale,
+                                   phase=len(done_tokens), n=self.n)
         t1 = time.perf_counter()
         listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
         timings = {"policy+critic": t1 - t0}

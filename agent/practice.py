@@ -201,7 +201,7 @@ def run_many(jobs: list[dict], parallel: int = 1, progress=None) -> list[dict]:
                 progress(results[futures[f]])
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(pool, "_processes", {}).values()):
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
             p.terminate()  # SIGTERM: their displays and apps are stopped by the handlers
         raise
     pool.shutdown(wait=True)

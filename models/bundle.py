@@ -4,6 +4,8 @@ BUNDLE/
     bundle.json     see below
     policy.onnx     single-file ONNX, dynamic batch (signatures in models/codec.py)
     critic.onnx
+    policy.pt       the policy's PyTorch weights: `deskact train --policy-from` keeps the policy
+                    and retrains only the critic (not used at run time; no torch needed to run)
     exemplars/      NNN.png: native-resolution grayscale crops around each demonstrated pointer
                     action (CROP of the demo screen: they can show what was on it; privacy)
 

@@ -52,19 +52,32 @@ def widget_boxes(gray: np.ndarray, scale: float) -> np.ndarray:
     return np.array(out, dtype=np.float32).reshape(-1, 4)
 
 
+def box_at(boxes: np.ndarray, xy, screen, max_size=(320, 80), largest: bool = False):
+    """The smallest widget-sized box (normalised x0, y0, x1, y1) around normalised xy, or None.
+    largest: the largest one up to max_size and not much taller than the smallest (a button's
+    frame rather than its text; one entry field, not two stacked ones whose borders touch)."""
+    x, y = float(xy[0]), float(xy[1])
+    if not len(boxes):
+        return None
+    inside = (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
+    if not inside.any():
+        return None
+    cand = boxes[inside]
+    size = (cand[:, 2:] - cand[:, :2]) * np.asarray(screen, dtype=np.float64)  # logical px
+    i = int(np.argmin(size.prod(1)))
+    if largest:
+        ok = (size[:, 0] <= max_size[0]) & (size[:, 1] <= min(max_size[1], 1.6 * size[i, 1] + 6))
+        return cand[ok][np.argmax(size[ok].prod(1))] if ok.any() else None
+    return cand[i] if size[i, 0] <= max_size[0] and size[i, 1] <= max_size[1] else None
+
+
 def snap_point(boxes: np.ndarray, xy, screen, max_size=(320, 80)) -> tuple[float, float]:
     """The centre of the smallest widget-sized box around normalised xy (else xy itself): every
     candidate on a widget is clicked, and looked at by the critic, the same way."""
-    x, y = float(xy[0]), float(xy[1])
-    if len(boxes):
-        inside = (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
-        if inside.any():
-            cand = boxes[inside]
-            b = cand[np.argmin((cand[:, 2:] - cand[:, :2]).prod(1))]
-            w, h = (b[2:] - b[:2]) * np.asarray(screen, dtype=np.float64)
-            if w <= max_size[0] and h <= max_size[1]:
-                return float((b[0] + b[2]) / 2), float((b[1] + b[3]) / 2)
-    return x, y
+    b = box_at(boxes, xy, screen, max_size)
+    if b is None:
+        return float(xy[0]), float(xy[1])
+    return float((b[0] + b[2]) / 2), float((b[1] + b[3]) / 2)
 
 
 def snap_candidates(cands, boxes: np.ndarray, screen) -> None:
@@ -121,8 +134,8 @@ def _mask(kinds, pos):
     return pos
 
 
-def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exemplar: int = 2,
-                    scales=(0.85, 1.0, 1.18), downsample: int = 3, min_score: float = 0.55,
+def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exemplar: int = 4,
+                    scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55,
                     sure: float = 0.9) -> list[dict]:
     """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
     "scale", "token", "phase")]. -> [{"x", "y", "score", "token", "phase"}] best first."""
@@ -154,20 +167,44 @@ def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exempla
             found.append({"x": x, "y": y, "score": v, "token": int(meta["token"]), "phase": int(meta["phase"])})
     found.sort(key=lambda d: -d["score"])
     out = []
-    for d in found:  # drop near-duplicates (in cells)
-        if all(abs(d["x"] - o["x"]) * codec.GRID_W >= 1 or abs(d["y"] - o["y"]) * codec.GRID_H >= 1 for o in out):
+    lw, lh = W / scale, H / scale  # logical pixels
+    for d in found:  # drop near-duplicates (two form fields can sit closer than a policy cell)
+        if all(abs(d["x"] - o["x"]) * lw >= 10 or abs(d["y"] - o["y"]) * lh >= 10 for o in out):
             out.append(d)
     return out
 
 
-def exemplar_candidates(base: Candidate, matches: list[dict], limit: int = 8) -> list[Candidate]:
-    """The policy's chunk with its first action replaced by each exemplar match."""
+def exemplar_candidates(base: Candidate, matches: list[dict], phase: int | None = None,
+                        limit: int = 8) -> list[Candidate]:
+    """The policy's chunk with one pointer action moved onto each exemplar match of its kind: the
+    action at the match's phase (a later click of the chunk, found where it has moved to), or
+    the nearest one of that kind. Exemplars move clicks, they never change what the chunk does:
+    other kinds of action come from the policy (policy:kind)."""
     out = []
+    K = len(base.kinds)
     for m in matches[:limit]:
+        want = m["phase"] - phase if phase is not None else 0
+        slots = [k for k in range(K) if base.kinds[k] == m["token"] and abs(k - want) <= (1 if phase is not None else K)]
+        if not slots:
+            continue
+        s = min(slots, key=lambda k: abs(k - want))
         kinds, pos = base.kinds.copy(), base.pos.copy()
-        kinds[0] = m["token"]
-        pos[0] = (m["x"], m["y"], m["x"], m["y"])
+        pos[s, :2] = (m["x"], m["y"])
+        if kinds[s] != codec.DRAG:  # a drag keeps its drop point
+            pos[s, 2:] = pos[s, :2]
         out.append(Candidate(kinds, _mask(kinds, pos), f"exemplar:{m['phase']}"))
+    return out
+
+
+def unique(cands: list[Candidate], grid: float = 0.004) -> list[Candidate]:
+    """Drop candidates that repeat an earlier one (after snapping, exemplars often land on the
+    policy's own click): the critic's batch is better spent on different choices."""
+    seen, out = set(), []
+    for c in cands:
+        key = (c.kinds.tobytes(), np.round(c.pos / grid).astype(np.int32).tobytes())
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
     return out
 
 
@@ -188,10 +225,12 @@ class Decider:
         self.critic = bundle.session("critic", threads)
         self.exemplars = [(bundle.exemplar_image(e), e) for e in bundle.exemplars] if exemplars else []
 
-    def exemplars_for(self, phase: int | None, window: int = 1):
+    def exemplars_for(self, phase: int | None, reach: int | None = None):
+        """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""
         if phase is None:
             return self.exemplars
-        return [(img, m) for img, m in self.exemplars if abs(int(m["phase"]) - phase) <= window]
+        reach = self.bundle.chunk_size if reach is None else reach
+        return [(img, m) for img, m in self.exemplars if phase - 1 <= int(m["phase"]) < phase + reach]
 
     def propose(self, image: np.ndarray, cursor, prev_actions, k_points: int = 5) -> tuple[list[Candidate], list]:
         """prev_actions: (HISTORY,) tokens, most recent first (codec.history)."""
@@ -213,15 +252,22 @@ class Decider:
             c.score = float(s)
         return cands
 
-    def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
-               n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
-        """All candidates (at most n), best critic score first."""
-        image = codec.preprocess(frame_rgb)
-        gray = codec.to_gray(frame_rgb)
+    def candidates(self, image: np.ndarray, gray: np.ndarray, cursor, prev_actions, scale: float = 1.0,
+                   phase: int | None = None, n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
+        """The policy's candidates, then exemplar matches, snapped to widgets, repeats dropped, at most n."""
         cands, _ = self.propose(image, cursor, prev_actions)
         if use_exemplars and self.exemplars:
             matches = match_exemplars(gray, self.exemplars_for(phase), scale)
-            cands += exemplar_candidates(cands[0], matches, limit=max(0, n - len(cands)))
-        cands = cands[:n]
-        self.score(image, gray, prev_actions, cands, scale)
+            cands += exemplar_candidates(cands[0], matches, phase, limit=2 * n)
+        h, w = gray.shape
+        snap_candidates(cands, widget_boxes(gray, scale), (w / scale, h / scale))
+        return unique(cands)[:n]
+
+    def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
+               n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
+        """All candidates (at most n), best critic score first. phase: actions done so far."""
+        image = codec.preprocess(frame_rgb)
+        gray = codec.to_gray(frame_rgb)
+        cands = self.candidates(image, gray, cursor, prev_actions, scale, phase, n, use_exemplars)
+        self.score(image, gray, prev_actions, cands, scale, snap=False)
         return sorted(cands, key=lambda c: -c.score)

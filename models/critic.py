@@ -3,8 +3,9 @@ on track.
 
     image (1|B,3,160,256) -> small CNN -> screen features (160 cells x C) and a global token;
         one screen is shared by all candidates (expanded to B) so the runtime pays for it once
-    each action k: token embedding + position MLP + screen features gathered around its pointer
-        (Gaussian weights over the cells: what lies under it at low resolution)
+    each action k: token embedding + screen features gathered around its pointer (Gaussian
+        weights over the cells: what lies under it at low resolution; a drag's drop point too);
+        no absolute position, so that a moved widget is judged by what it is, not where
         + for slots < crop_slots: a CNN over the native-resolution crop of the row around its
         pointer (448x32 logical px, 1:1: a field's label beside it is readable there; features
         max- and mean-pooled over the crop, because the label may sit left or right at any
@@ -90,7 +91,7 @@ class Critic(nn.Module):
         self.kind = nn.Embedding(cfg.vocab_size, d)
         self.prev = nn.Embedding((cfg.vocab_size + 1) * cfg.history, d)
         self.register_buffer("prev_offset", torch.arange(cfg.history) * (cfg.vocab_size + 1), persistent=False)
-        self.pos = nn.Sequential(nn.Linear(4, d), nn.GELU(), nn.Linear(d, d))
+        self.drop_tok = nn.Linear(c[3], d)
         self.slot = nn.Parameter(torch.randn(cfg.chunk_size + 2, d))  # as large as the tokens: order matters
         self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(d)
@@ -112,8 +113,16 @@ class Critic(nn.Module):
         diff = (pos[..., None, :2] - self.cells) * self.cell_scale  # (B, K, 160, 2) in cells
         w = torch.softmax(-(diff * diff).sum(-1) / (2 * self.cfg.sample_sigma ** 2), dim=-1)  # (B, K, 160)
         under = self.screen_tok(w @ cells)  # (B, K, D)
+        diff = (pos[..., None, 2:] - self.cells) * self.cell_scale  # a drag's drop point
+        w = torch.softmax(-(diff * diff).sum(-1) / (2 * self.cfg.sample_sigma ** 2), dim=-1)
+        under_end = self.drop_tok(w @ cells) * (kinds == codec.DRAG).unsqueeze(-1).float()  # (B, K, D)
         is_ptr = ((kinds >= 1) & (kinds <= max(codec.POINTER_TOKENS))).unsqueeze(-1).float()  # (B, K, 1)
-        act = self.kind(kinds) + self.pos(pos) + under * is_ptr  # (B, K, D)
+        # No absolute position: what a click lands on (its crop, the screen under it) is what
+        # survives a changed layout; where it lands is what a macro gets wrong.
+        # Slots with a native crop are judged by it alone: the low-resolution screen around a
+        # pointer also holds its neighbours (the row above, below), which a layout change reorders.
+        has_crop = (torch.arange(K, device=kinds.device) < P).float().view(1, K, 1)
+        act = self.kind(kinds) + under * is_ptr * (1 - has_crop) + under_end  # (B, K, D)
         # native-resolution crops of slots 0..P-1
         cr = self.crop_cnn(crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]))  # (B*P, C, 2, 16)
         w2 = cr.shape[-1] // 2

@@ -20,9 +20,11 @@ from recorder.episode import Episode, find_episodes
 from recorder.errors import DeskactError, EpisodeError
 
 from . import codec
-from .candidates import snap_point, widget_boxes  # noqa: F401 (re-exported)
+from .candidates import box_at, match_exemplars, snap_point, widget_boxes  # noqa: F401 (re-exported)
 
-EXEMPLAR_WINDOW = (128, 40)  # logical pixels around a demonstrated pointer action
+EXEMPLAR_WINDOW = (128, 40)  # logical pixels around a demonstrated pointer action not on a widget
+EXEMPLAR_MARGIN = 3  # logical pixels kept around a widget's box
+EXEMPLAR_MAX = (320, 80)  # larger boxes are not one widget
 
 
 class DataError(DeskactError):
@@ -211,9 +213,20 @@ def failure_index(le: LoadedEpisode, consensus) -> int:
 
 # ----- widgets and exemplars -------------------------------------------------------------------
 def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float) -> np.ndarray:
-    """Native-resolution uint8 crop of EXEMPLAR_WINDOW logical pixels centred on (x, y)."""
-    ww, wh = round(EXEMPLAR_WINDOW[0] * scale), round(EXEMPLAR_WINDOW[1] * scale)
-    crop = codec.cut_crop(gray, x, y, 1.0, window=(ww, wh), size=(ww, wh))
+    """Native-resolution uint8 crop of the widget under normalised (x, y): its detected box and
+    EXEMPLAR_MARGIN logical pixels around it, or EXEMPLAR_WINDOW centred on the point where no
+    widget-sized box is found. Tight on purpose: what lies around a widget (its neighbours, the
+    window's edge) is what a layout change moves, so it must not be what matching looks for."""
+    h, w = gray.shape[:2]
+    box = box_at(widget_boxes(gray, scale), (x, y), (w / scale, h / scale), max_size=EXEMPLAR_MAX, largest=True)
+    if box is None:
+        ww, wh = round(EXEMPLAR_WINDOW[0] * scale), round(EXEMPLAR_WINDOW[1] * scale)
+        cx, cy = x, y
+    else:
+        m = EXEMPLAR_MARGIN * scale
+        ww, wh = round((box[2] - box[0]) * w + 2 * m), round((box[3] - box[1]) * h + 2 * m)
+        cx, cy = float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2
+    crop = codec.cut_crop(gray, cx, cy, 1.0, window=(ww, wh), size=(ww, wh))
     return np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -267,6 +280,31 @@ def colour_jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 1
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
+def rearrange_row(c: np.ndarray, rng: np.random.Generator, centre: int = 96, slide: int = 60) -> np.ndarray:
+    """Layout-like augmentation of a row crop: what lies left and right of the widget under the
+    pointer (its label, its neighbours) swaps sides and slides, the centre stays. A form's label
+    may sit on either side of its field at any distance; without this the critic learns the one
+    arrangement of the demonstrations and reads a moved label as a wrong target."""
+    w = c.shape[1]
+    a, b = (w - centre) // 2, (w + centre) // 2
+    left, mid, right = c[:, :a], c[:, a:b], c[:, b:]
+    if rng.random() < 0.5:
+        left, right = right, left
+    if rng.random() < 0.5:
+        left = _slide(left, int(rng.integers(-slide, slide + 1)))
+        right = _slide(right, int(rng.integers(-slide, slide + 1)))
+    return np.concatenate([left, mid, right], axis=1)
+
+
+def _slide(x: np.ndarray, d: int) -> np.ndarray:
+    """Move the columns of x by d (> 0: to the right), filling with the edge column."""
+    if d > 0:
+        return np.concatenate([np.repeat(x[:, :1], d, axis=1), x[:, :-d]], axis=1)
+    if d < 0:
+        return np.concatenate([x[:, -d:], np.repeat(x[:, -1:], -d, axis=1)], axis=1)
+    return x
+
+
 def crop_jitter(c: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.3:
         c = 1.0 - c
@@ -293,10 +331,10 @@ def augmented_view(step: Step, rng: np.random.Generator, strength: float = 1.0, 
 # ----- critic negatives ------------------------------------------------------------------------
 class NegativeMaker:
     """Negatives for a demonstrated step: a click moved onto another widget (detected boxes,
-    other phases' click spots, the policy's own wrong peaks), a wrong key or text, a wrong order,
-    a chunk from another phase of the task."""
+    other phases' click spots, the policy's own wrong peaks), onto a look-alike of its target, a
+    wrong key or text, a wrong order, a chunk from another phase of the task."""
 
-    KINDS = ("moved", "moved", "moved", "token", "order", "phase")
+    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase")
 
     def __init__(self, steps_by_episode: dict, vocab: codec.Vocab, tol_px: float = 12.0):
         self.by_ep = steps_by_episode
@@ -304,6 +342,20 @@ class NegativeMaker:
         self.tol_px = tol_px
         self.boxes: dict[int, np.ndarray] = {}
         self.hard: dict[int, list] = {}  # id(step) -> wrong points the runtime would propose (policy peaks, exemplar matches)
+        self._lookalikes: dict[tuple, list] = {}
+
+    def lookalikes(self, step: Step, slot: int) -> list:
+        """Widgets on the same screen that look like the target of a pointer slot (its exemplar
+        crop matches them): the other entry field, "Sign up" beside "Sign in". Only what is
+        around them (a label, a neighbour) tells them apart, which is what the critic must read."""
+        key = (id(step), slot)
+        if key not in self._lookalikes:
+            x, y = float(step.pos[slot, 0]), float(step.pos[slot, 1])
+            ex = [(exemplar_crop(step.gray, x, y, step.scale), {"scale": step.scale, "token": 0, "phase": 0})]
+            found = match_exemplars(step.gray, ex, step.scale, per_exemplar=4, min_score=0.5)
+            self._lookalikes[key] = [(m["x"], m["y"]) for m in found
+                                     if self._outside_target(step, (m["x"], m["y"]), step.pos[slot, :2])]
+        return self._lookalikes[key]
 
     def _boxes(self, step: Step) -> np.ndarray:
         key = id(step.gray)
@@ -380,6 +432,18 @@ class NegativeMaker:
                 else:
                     return None
             p = np.array(snap_point(self._boxes(step), np.clip(p, 0, 1), step.screen))
+            if not self._outside_target(step, p, step.pos[slot, :2]):
+                return None
+            pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)
+            if kinds[slot] != codec.DRAG:
+                pos[slot, 2:] = pos[slot, :2]
+            return kinds, pos
+        if kind == "lookalike" and ptr_slots:
+            slot = ptr_slots[0] if rng.random() < 0.7 else ptr_slots[rng.integers(len(ptr_slots))]
+            pts = self.lookalikes(step, slot)
+            if not pts:
+                return None
+            p = np.array(snap_point(self._boxes(step), np.asarray(pts[rng.integers(len(pts))]), step.screen))
             if not self._outside_target(step, p, step.pos[slot, :2]):
                 return None
             pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)

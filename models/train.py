@@ -33,7 +33,7 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset
-from .candidates import Decider, exemplar_candidates, match_exemplars, policy_candidates
+from .candidates import Decider, match_exemplars, policy_candidates
 from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
@@ -47,7 +47,7 @@ class TrainConfig:
     skip_bad: bool = False  # train on the good episodes, list the bad ones
     tolerance_px: float = 12.0  # a click is right within this many logical pixels
     augment: float = 1.0  # augmentation strength 0..1
-    crop_slots: int = 1  # chunk slots that get a native-resolution crop for the critic
+    crop_slots: int | None = None  # chunk slots that get a native-resolution crop for the critic (default: all)
     max_exemplars_per_phase: int = 4
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
@@ -70,6 +70,8 @@ class TrainConfig:
         def bad(name, why):
             raise ValueError(f"TrainConfig.{name} {why}, got {getattr(self, name)!r}")
 
+        if self.crop_slots is None:
+            self.crop_slots = self.chunk_size
         for name in ("chunk_size", "steps", "batch_size", "critic_groups", "val_every", "threads", "crop_slots"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
@@ -121,7 +123,8 @@ def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
                 out[k, 0] = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale)
             else:
                 j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
-                out[k, 0] = dataset.crop_jitter(codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j), rng)
+                c = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j)
+                out[k, 0] = dataset.crop_jitter(dataset.rearrange_row(c, rng), rng)
     return out
 
 
@@ -137,7 +140,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
         chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0 if ptr0 else -1.0)]
-        chunks += [(k, p, 0.0, 0.0 if ptr0 and kind == "moved" and k[0] == s.kinds[0] else -1.0)
+        chunks += [(k, p, 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
                    for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
         first = len(labels)
         for k, p, y, cy in chunks:
@@ -246,22 +249,24 @@ def _youden(p, n, default):
 def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainConfig, seed: int,
              progress=_noop, label: str = "evaluate") -> tuple[dict, list, list]:
     """Offline evaluation of the exported models on (held-out) steps, through the runtime's
-    candidate path. -> (metrics, positive scores, negative scores)."""
+    candidate path. -> (metrics, positive scores, scores of the negatives whose FIRST action is wrong).
+
+    The abstain threshold is calibrated on the latter: the agent executes one action at a time
+    and re-checks the rest of a chunk on the next screen, so a chunk whose later slots are off
+    is re-planned, not harmful; a wrong first action is what abstaining must prevent."""
     rng = np.random.default_rng(seed)
     n_click = hit_policy = hit_strict = hit_top = hit_decision = kind_ok = kind_all = slots_all = 0
-    pos_scores, neg_scores, pair_ok, pair_n = [], [], 0, 0
+    pos_scores, neg_scores, first_scores, pair_ok, pair_n = [], [], [], 0, 0
     for si, s in enumerate(steps):
         progress(label, si, len(steps), {})
         rgb = codec.load_frame(s.frame_path)
         image, gray = codec.preprocess(rgb), codec.to_gray(rgb)
-        cands, out = decider.propose(image, s.cursor, s.prev)
-        base = cands[0]
+        (base, *_), _ = decider.propose(image, s.cursor, s.prev)  # the policy's own chunk, as the policy alone runs it
+        allc = decider.candidates(image, gray, s.cursor, s.prev, s.scale, phase=s.index)
         kind_ok += int(base.kinds[0] == s.kinds[0])
         kind_all += int((base.kinds == s.kinds).sum())
         slots_all += len(s.kinds)
-        exm = match_exemplars(gray, decider.exemplars_for(s.index), s.scale) if decider.exemplars else []
-        allc = (cands + exemplar_candidates(base, exm, limit=16 - len(cands)))[:16]
-        decider.score(image, gray, s.prev, allc, s.scale)
+        decider.score(image, gray, s.prev, allc, s.scale, snap=False)
         best = max(allc, key=lambda c: c.score)
         if s.kinds[0] in codec.POINTER_TOKENS:
             n_click += 1
@@ -276,6 +281,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         scored = decider.score(image, gray, s.prev, chunks, s.scale)
         pos_scores.append(scored[0].score)
         neg_scores += [c.score for c in scored[1:]]
+        first_scores += [c.score for c in scored[1:] if not _same_first(s, c, cfg.tolerance_px)]
         pair_ok += sum(int(scored[0].score > c.score) for c in scored[1:])
         pair_n += len(scored) - 1
     progress(label, len(steps), len(steps), {})
@@ -299,7 +305,14 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         "tolerance_px": cfg.tolerance_px,
         "target_rects": sum(s.target is not None for s in steps if s.kinds[0] in codec.POINTER_TOKENS),
     }
-    return metrics, pos_scores, neg_scores + fail_scores
+    return metrics, pos_scores, first_scores + fail_scores
+
+
+def _same_first(s, c, tol_px) -> bool:
+    """Does candidate c start with the demonstrated step's first action (same token, same spot)?"""
+    if c.kinds[0] != s.kinds[0]:
+        return False
+    return s.kinds[0] not in codec.POINTER_TOKENS or s.hit(c.pos[0], tol_px)
 
 
 def dataset_chunk(kinds, pos):
@@ -345,14 +358,45 @@ def _build_all(eps, vocab, cfg, consensus, skipped, start=0):
     return good
 
 
+def _optimiser_step(opt, model, loss, step: int, total: int, base_lr: float, ema, history: list, name: str):
+    """One AdamW step with the warm-up/cosine schedule and gradient clipping; -> the loss EMA."""
+    for g in opt.param_groups:
+        g["lr"] = _lr(step, total, base_lr)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    lv = float(loss.detach())
+    if not math.isfinite(lv):
+        raise TrainError(f"the {name}'s loss became {lv} at step {step}; try a lower learning rate")
+    history.append(round(lv, 5))
+    return lv if ema is None else 0.9 * ema + 0.1 * lv
+
+
+def _load_policy(path, vocab, cfg: TrainConfig):
+    """The PyTorch policy saved in a bundle (policy.pt), checked against these episodes' actions."""
+    b = bundle_mod.load(path)
+    if b.vocab.tokens != vocab.tokens or b.chunk_size != cfg.chunk_size:
+        raise TrainError(f"{path}: its policy was trained on other actions (or chunk size) than these "
+                         "episodes: train the policy anew (without --policy-from)")
+    weights = Path(path) / "policy.pt"
+    if not weights.exists():
+        raise TrainError(f"{path}: has no policy.pt (made by an older deskact): train the policy anew")
+    pcfg = PolicyConfig(**b.meta["models"]["policy"]["config"])
+    policy = Policy(pcfg)
+    policy.load_state_dict(torch.load(weights, weights_only=True))
+    return policy, pcfg
+
+
 def set_determinism(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_noop) -> dict:
-    """Train a bundle into `out`; returns bundle.json's content."""
+def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_noop, policy_from=None) -> dict:
+    """Train a bundle into `out`; returns bundle.json's content. policy_from: a bundle whose policy
+    is kept as it is (only the critic is trained: the step after practice)."""
     cfg = cfg or TrainConfig()
     t_start = time.monotonic()
     set_determinism(cfg.seed, cfg.threads)
@@ -383,32 +427,26 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     progress("load", 1, 1, {"episodes": len(demos), "failures": len(fails), "skipped": len(skipped)})
 
     # ---- policy ----
-    pcfg = PolicyConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, **cfg.policy)
-    policy = Policy(pcfg)
-    opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    history, val_history, ema = [], [], None
-    policy.train()
     t0 = time.monotonic()
-    for step in range(cfg.steps):
-        for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.steps, cfg.lr)
-        img, cur, prev, kinds, pos = policy_batch(train_steps, rng, cfg.batch_size, cfg.augment)
-        loss, parts = policy_loss(policy(img, cur, prev), kinds, pos, pcfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        opt.step()
-        lv = float(loss.detach())
-        if not math.isfinite(lv):
-            raise TrainError(f"the policy's loss became {lv} at step {step}; try a lower learning rate")
-        ema = lv if ema is None else 0.9 * ema + 0.1 * lv
-        history.append(round(lv, 5))
-        info = {"loss": ema}
-        if val_steps and ((step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps):
-            v = validate_policy(policy, val_steps, cfg.tolerance_px)
-            val_history.append({"step": step + 1, **v})
-            info.update({"val_click": v.get("click_accuracy"), "val_kind": v.get("kind_accuracy")})
-        progress("policy", step + 1, cfg.steps, info)
+    history, val_history = [], []
+    if policy_from is not None:  # keep a trained policy, retrain only the critic (after practice)
+        policy, pcfg = _load_policy(policy_from, vocab, cfg)
+    else:
+        pcfg = PolicyConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, **cfg.policy)
+        policy = Policy(pcfg)
+        opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        policy.train()
+        ema = None
+        for step in range(cfg.steps):
+            img, cur, prev, kinds, pos = policy_batch(train_steps, rng, cfg.batch_size, cfg.augment)
+            loss, parts = policy_loss(policy(img, cur, prev), kinds, pos, pcfg)
+            ema = _optimiser_step(opt, policy, loss, step, cfg.steps, cfg.lr, ema, history, "policy")
+            info = {"loss": ema}
+            if val_steps and ((step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps):
+                v = validate_policy(policy, val_steps, cfg.tolerance_px)
+                val_history.append({"step": step + 1, **v})
+                info.update({"val_click": v.get("click_accuracy"), "val_kind": v.get("kind_accuracy")})
+            progress("policy", step + 1, cfg.steps, info)
     policy_seconds = time.monotonic() - t0
     policy.eval()
 
@@ -452,20 +490,10 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     critic.train()
     t0 = time.monotonic()
     for step in range(csteps):
-        for g in copt.param_groups:
-            g["lr"] = _lr(step, csteps, cfg.lr)
         (img, prev, kinds, pos, crops, labels, crop_labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
         logits = critic(img, prev, kinds, pos, crops)
         loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
-        copt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(critic.parameters(), 1.0)
-        copt.step()
-        lv = float(loss.detach())
-        if not math.isfinite(lv):
-            raise TrainError(f"the critic's loss became {lv} at step {step}; try a lower learning rate")
-        ema = lv if ema is None else 0.9 * ema + 0.1 * lv
-        chistory.append(round(lv, 5))
+        ema = _optimiser_step(copt, critic, loss, step, csteps, cfg.lr, ema, chistory, "critic")
         progress("critic", step + 1, csteps, {"loss": ema})
     critic_seconds = time.monotonic() - t0
     critic.eval()
@@ -476,6 +504,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     try:
         progress("export", 0, 1, {})
         parity = export_and_check(policy, critic, tmp, len(vocab))
+        torch.save(policy.state_dict(), tmp / "policy.pt")  # lets --policy-from retrain only the critic
         progress("export", 1, 1, {"parity": max(parity.values())})
         exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
         meta = {
@@ -522,6 +551,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             "skipped": [{"path": p, "reason": r} for p, r in skipped],
             "train_steps": len(train_steps), "val_steps": len(val_steps), "failure_steps": len(fail_steps),
             "policy_loss": history, "policy_validation": val_history, "critic_loss": chistory,
+            "policy_from": str(policy_from) if policy_from is not None else None,
             "policy_seconds": round(policy_seconds, 2), "critic_seconds": round(critic_seconds, 2),
             "seconds": round(time.monotonic() - t_start, 2),
             "weights_sha256": {"policy": _state_hash(policy), "critic": _state_hash(critic)},

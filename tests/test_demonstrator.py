@@ -118,7 +118,7 @@ def test_fumbling_every_step_ends_in_an_app_reported_failure(task, no_leaks):
 
 # ----- slow: several seeds, every fumble alternative ---------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11])  # scripts/sweep_demos.py --seeds 3 runs more (docs/benchmarks.md)
 @pytest.mark.parametrize("pert", PERTS)
 @pytest.mark.parametrize("task", TASK_NAMES)
 def test_sweep_seeds(task, pert, seed, no_leaks):

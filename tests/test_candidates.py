@@ -1,0 +1,76 @@
+"""Candidate building (models/candidates.py) on drawn screens: exemplar matches move the right
+click of a chunk, never change what the chunk does, and repeats are dropped."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from models import codec
+from models.candidates import Candidate, exemplar_candidates, match_exemplars, unique
+
+CLICK = codec.FIXED_TOKENS.index("click")
+
+
+def _screen(text_at: dict[str, tuple[int, int]], size=(1280, 800)) -> np.ndarray:
+    g = np.full((size[1], size[0]), 236, np.uint8)
+    for text, (x, y) in text_at.items():
+        cv2.rectangle(g, (x - 60, y - 14), (x + 60, y + 14), 40, 2)
+        cv2.putText(g, text, (x - 50, y + 7), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 20, 1, cv2.LINE_AA)
+    return g
+
+
+def _crop(g, x, y, w=128, h=40):
+    return g[y - h // 2:y + h // 2, x - w // 2:x + w // 2].copy()
+
+
+def _chunk(kinds, pos):
+    return Candidate(np.array(kinds, np.int64), np.array(pos, np.float32), "policy")
+
+
+def test_exemplar_found_where_the_widget_moved():
+    demo = _screen({"Sign in": (300, 200), "Sign up": (460, 200)})
+    moved = _screen({"Sign up": (300, 500), "Sign in": (900, 120)})
+    ex = [(_crop(demo, 300, 200), {"scale": 1.0, "token": CLICK, "phase": 4})]
+    found = match_exemplars(moved, ex)
+    assert found, "the exemplar is on the screen"
+    best = found[0]
+    assert abs(best["x"] * 1280 - 900) < 12 and abs(best["y"] * 800 - 120) < 12, best
+
+
+def test_exemplar_moves_the_click_of_its_phase_and_keeps_the_kinds():
+    t = codec.DONE
+    typ = max(codec.POINTER_TOKENS) + 1  # any non-pointer token
+    base = _chunk([typ, typ, typ, CLICK], [[0] * 4, [0] * 4, [0] * 4, [0.2, 0.3, 0.2, 0.3]])
+    match = {"x": 0.7, "y": 0.15, "score": 0.95, "token": CLICK, "phase": 4}
+    (c,) = exemplar_candidates(base, [match], phase=1)
+    assert c.kinds.tolist() == base.kinds.tolist()
+    assert np.allclose(c.pos[3], [0.7, 0.15, 0.7, 0.15]) and not c.pos[:3].any()
+    # a match whose kind the chunk does not have near that phase proposes nothing
+    assert exemplar_candidates(base, [dict(match, phase=1)], phase=1) == []
+    assert exemplar_candidates(_chunk([typ, t, t, t], np.zeros((4, 4))), [match], phase=3) == []
+
+
+def test_drag_keeps_its_drop_point():
+    base = _chunk([codec.DRAG, codec.DONE, codec.DONE, codec.DONE], [[0.1, 0.1, 0.5, 0.6]] + [[0] * 4] * 3)
+    (c,) = exemplar_candidates(base, [{"x": 0.3, "y": 0.2, "score": 1, "token": codec.DRAG, "phase": 0}], phase=0)
+    assert np.allclose(c.pos[0], [0.3, 0.2, 0.5, 0.6])
+
+
+def test_unique_drops_repeats_only():
+    a = _chunk([CLICK, codec.DONE], [[0.5, 0.5, 0.5, 0.5], [0] * 4])
+    b = _chunk([CLICK, codec.DONE], [[0.5001, 0.5, 0.5001, 0.5], [0] * 4])
+    c = _chunk([CLICK, codec.DONE], [[0.6, 0.5, 0.6, 0.5], [0] * 4])
+    assert unique([a, b, c]) == [a, c]
+
+
+def test_two_fields_a_row_apart_are_both_found():
+    """Form fields sit closer than a policy cell (40 px): both must be offered, so the critic can
+    tell the user name field from the password field below it."""
+    g = np.full((800, 1280), 236, np.uint8)
+    for y, label in ((121, "User name"), (152, "Password")):
+        cv2.putText(g, label, (100, y + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 30, 1, cv2.LINE_AA)
+        cv2.rectangle(g, (240, y - 10), (350, y + 10), 140, 2)
+        cv2.rectangle(g, (242, y - 8), (348, y + 8), 255, -1)
+    ex = [(_crop(g, 295, 121), {"scale": 1.0, "token": CLICK, "phase": 0})]
+    ys = {round(m["y"] * 800 / 4) * 4 for m in match_exemplars(g, ex)}
+    assert any(abs(y - 121) <= 4 for y in ys) and any(abs(y - 152) <= 4 for y in ys), ys
