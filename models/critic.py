@@ -102,12 +102,17 @@ class Critic(nn.Module):
         self.register_buffer("cells", torch.stack([cx, cy], dim=1), persistent=False)  # (160, 2)
         self.register_buffer("cell_scale", torch.tensor([gw, gh], dtype=torch.float32), persistent=False)
 
-    def forward(self, image, prev_actions, kinds, pos, crops):
+    def forward(self, image, prev_actions, kinds, pos, crops, image_index=None):
+        """image_index (B,): training only, which of the Bi screens each chunk is on (the screen
+        CNN runs once per screen, not once per chunk)."""
         B, K = kinds.shape
         P = self.cfg.crop_slots
         f = self.cnn(image)  # (Bi, C, 10, 16)
         cells = f.flatten(2).transpose(1, 2)  # (Bi, 160, C)
-        cells = cells.expand(B, -1, -1)  # (B, 160, C): one screen shared by all candidates
+        if image_index is not None:
+            cells = cells[image_index]  # (B, 160, C)
+        else:
+            cells = cells.expand(B, -1, -1)  # (B, 160, C): one screen shared by all candidates
         glob = self.global_tok(cells.mean(dim=1))  # (B, D)
         # what lies under each pointer (low resolution)
         diff = (pos[..., None, :2] - self.cells) * self.cell_scale  # (B, K, 160, 2) in cells
@@ -124,9 +129,14 @@ class Critic(nn.Module):
         has_crop = (torch.arange(K, device=kinds.device) < P).float().view(1, K, 1)
         act = self.kind(kinds) + under * is_ptr * (1 - has_crop) + under_end  # (B, K, D)
         # native-resolution crops of slots 0..P-1
-        cr = self.crop_cnn(crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]))  # (B*P, C, 2, 16)
-        w2 = cr.shape[-1] // 2
-        feats = torch.cat([cr.amax(dim=(2, 3)), cr.mean(dim=(2, 3)), cr[..., w2 - 1:w2 + 1].mean(dim=(2, 3))], dim=1)  # (B*P, 3C)
+        flat = crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0])
+        if self.training:  # only the pointer slots' crops (the others are blank and zeroed below)
+            idx = is_ptr[:, :P].reshape(-1).nonzero().squeeze(1)
+            feats = flat.new_zeros(B * P, 3 * self.cfg.crop_channels[3])
+            if len(idx):
+                feats = feats.index_copy(0, idx, self._crop_feats(flat[idx]))
+        else:  # fixed shapes for ONNX
+            feats = self._crop_feats(flat)  # (B*P, 3C)
         if self.training:  # deep supervision of the crop path (train.py): slot 0's crop alone
             self.aux_crop_logit = self.crop_head(feats).reshape(B, P)[:, 0]  # (B,)
         cr = self.crop_tok(feats).reshape(B, P, -1) * is_ptr[:, :P]  # (B, P, D)
@@ -138,3 +148,9 @@ class Critic(nn.Module):
             x = blk(x)
         logit = self.head(self.norm(x[:, 0])).squeeze(-1)  # (B,)
         return torch.sigmoid(logit) if self.export else logit
+
+    def _crop_feats(self, crops):
+        """(N, 1, h, w) native crops -> (N, 3C): max and mean over the crop, and its centre."""
+        cr = self.crop_cnn(crops)  # (N, C, 2, 16)
+        w2 = cr.shape[-1] // 2
+        return torch.cat([cr.amax(dim=(2, 3)), cr.mean(dim=(2, 3)), cr[..., w2 - 1:w2 + 1].mean(dim=(2, 3))], dim=1)

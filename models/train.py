@@ -51,7 +51,7 @@ class TrainConfig:
     max_exemplars_per_phase: int = 4
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
-    critic_steps: int | None = None  # default: same as steps
+    critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
     batch_size: int = 24
     critic_groups: int = 6  # screens per critic batch (each: 1 positive + critic_negatives)
     critic_negatives: int = 3
@@ -129,15 +129,16 @@ def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
 
 
 def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots):
-    """-> tensors (image, prev, kinds, pos, crops, label) and groups [(pos_index, [neg indices])]."""
-    imgs, prevs, kinds, poss, crops, labels, groups, crop_labels = [], [], [], [], [], [], [], []
+    """-> tensors (images, image_index, prev, kinds, pos, crops, label, crop_label) and groups
+    [(pos_index, [neg indices])]. The chunks of a group share one augmented screen."""
+    imgs, img_idx, prevs, kinds, poss, crops, labels, groups, crop_labels = [], [], [], [], [], [], [], [], []
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         # screens where a pointer action comes next are where the critic's judgment matters most
         pool = pointer_first if pointer_first and rng.random() < 0.5 else train_steps
         s = pool[rng.integers(len(pool))]
         m = dataset.random_affine(rng, cfg.augment)
-        img = dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment)
+        imgs.append(dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment))
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
         chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0 if ptr0 else -1.0)]
         chunks += [(k, p, 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
@@ -148,17 +149,17 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             pt = p.copy()
             pt[:, :2], pt[:, 2:] = dataset.apply_affine_points(m, p[:, :2]), dataset.apply_affine_points(m, p[:, 2:])
             pt[~np.isin(k, list(codec.POINTER_TOKENS))] = 0
-            imgs.append(img), prevs.append(s.prev), kinds.append(k), poss.append(np.clip(pt, 0, 1).astype(np.float32))
+            img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(k), poss.append(np.clip(pt, 0, 1).astype(np.float32))
             crops.append(_crops(s, k, p, slots, rng, jitter_px=2.0)), labels.append(y)
         groups.append((first, list(range(first + 1, len(labels)))))
     if fail_steps:
         for i in rng.integers(len(fail_steps), size=cfg.critic_failures):
             s = fail_steps[i]
             img, _, pt = dataset.augmented_view(s, rng, cfg.augment)
-            imgs.append(img), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
+            imgs.append(img), img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
             crops.append(_crops(s, s.kinds, s.pos, slots, rng, jitter_px=2.0)), labels.append(0.0)
             crop_labels.append(-1.0)  # the crop may be fine: the wrong part can be a key or a text
-    t = (torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(prevs)), torch.from_numpy(np.stack(kinds)),
+    t = (torch.from_numpy(np.stack(imgs)), torch.tensor(img_idx, dtype=torch.int64), torch.from_numpy(np.stack(prevs)), torch.from_numpy(np.stack(kinds)),
          torch.from_numpy(np.stack(poss)), torch.from_numpy(np.stack(crops)), torch.tensor(labels, dtype=torch.float32),
          torch.tensor(crop_labels, dtype=torch.float32))
     return t, groups
@@ -485,13 +486,13 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     ccfg = CriticConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, crop_slots=cfg.crop_slots, **cfg.critic)
     critic = Critic(ccfg)
     copt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    csteps = cfg.critic_steps or cfg.steps
+    csteps = cfg.critic_steps or 3 * cfg.steps
     chistory, ema = [], None
     critic.train()
     t0 = time.monotonic()
     for step in range(csteps):
-        (img, prev, kinds, pos, crops, labels, crop_labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
-        logits = critic(img, prev, kinds, pos, crops)
+        (img, img_index, prev, kinds, pos, crops, labels, crop_labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
+        logits = critic(img, prev, kinds, pos, crops, image_index=img_index)
         loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
         ema = _optimiser_step(copt, critic, loss, step, csteps, cfg.lr, ema, chistory, "critic")
         progress("critic", step + 1, csteps, {"loss": ema})

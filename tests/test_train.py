@@ -49,7 +49,7 @@ def test_tiny_run_gives_valid_bundle(bundle):
         assert ev[k] is None or 0.0 <= ev[k] <= 1.0, k
     assert ev["critic_auc"] is not None and ev["failure_chunks"] >= 1
     assert b.exemplars and all((out / e["file"]).exists() for e in b.exemplars)
-    assert len(meta["training"]["policy_loss"]) == 3 and len(meta["training"]["critic_loss"]) == 3
+    assert len(meta["training"]["policy_loss"]) == 3 and len(meta["training"]["critic_loss"]) == 9  # 3 x steps
     assert json.loads((out / "bundle.json").read_text())["evaluation"] == ev
 
 

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     p.add_argument("episodes", nargs="+", metavar="EPISODES", help="episode folders, or folders holding them")
     p.add_argument("--out", required=True, metavar="BUNDLE", help="bundle folder to write (replaced if it is a bundle)")
     p.add_argument("--chunk-size", type=int, default=4, metavar="K", help="actions per chunk (default 4)")
-    p.add_argument("--steps", type=int, default=300, metavar="N", help="optimiser steps for each model (default 300)")
+    p.add_argument("--steps", type=int, default=300, metavar="N", help="policy optimiser steps (default 300)")
+    p.add_argument("--critic-steps", type=int, metavar="N", help="critic optimiser steps (default 3 x --steps)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0): same seed, same data, same bundle")
     p.add_argument("--failures", nargs="+", default=[], metavar="DIR",
                    help="folders of failed episodes (fumbled demos, practice runs): critic negatives only")
@@ -41,7 +42,7 @@ def run(args) -> int:
     from models.train import TrainConfig, summary_lines, train
 
     try:
-        cfg = TrainConfig(chunk_size=args.chunk_size, steps=args.steps, seed=args.seed, holdout=args.holdout,
+        cfg = TrainConfig(chunk_size=args.chunk_size, steps=args.steps, critic_steps=args.critic_steps, seed=args.seed, holdout=args.holdout,
                           skip_bad=args.skip_bad, threads=args.threads)
     except ValueError as e:
         raise DeskactError(str(e).replace("TrainConfig.", "--").replace("_", "-")) from None
