@@ -208,6 +208,29 @@ def unique(cands: list[Candidate], grid: float = 0.004) -> list[Candidate]:
     return out
 
 
+def distinct(exemplars, same: float = 0.97) -> list:
+    """Exemplars without near-copies: the demos of a phase usually show the same widget, and each
+    exemplar costs a template match per decision. Kept: one per look (e.g. plain and hovered)."""
+    import cv2
+
+    out = []
+    for img, meta in exemplars:
+        dup = False
+        for kimg, kmeta in out:
+            if (kmeta["phase"], kmeta["token"]) != (meta["phase"], meta["token"]):
+                continue
+            if abs(kimg.shape[0] - img.shape[0]) > 2 or abs(kimg.shape[1] - img.shape[1]) > 2:
+                continue
+            h, w = min(kimg.shape[0], img.shape[0]), min(kimg.shape[1], img.shape[1])
+            a, b = kimg[:h, :w].astype(np.float32), img[:h, :w].astype(np.float32)
+            if a.std() > 0 and b.std() > 0 and float(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED).max()) >= same:
+                dup = True
+                break
+        if not dup:
+            out.append((img, meta))
+    return out
+
+
 def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: float = 1.0):
     """-> kinds (B,K), pos (B,K,4), crops (B,P,1,h,w) for the critic."""
     kinds = np.stack([c.kinds for c in cands]).astype(np.int64)
@@ -223,7 +246,7 @@ class Decider:
         self.bundle = bundle
         self.policy = bundle.session("policy", threads)
         self.critic = bundle.session("critic", threads)
-        self.exemplars = [(bundle.exemplar_image(e), e) for e in bundle.exemplars] if exemplars else []
+        self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""

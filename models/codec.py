@@ -225,6 +225,13 @@ def to_rgb(frame: np.ndarray, channel_order: str = "RGB") -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
         raise CodecError(f"a frame must be (H, W, 3|4) uint8, got {frame.shape} {frame.dtype}")
     if channel_order.upper().startswith("BGR"):
+        import cv2
+
+        base = frame.base if frame.shape[2] == 3 and frame.strides[1] == 4 else None
+        if isinstance(base, np.ndarray) and base.shape == frame.shape[:2] + (4,) and base.flags.c_contiguous:
+            frame = base  # mss's BGRA screenshot seen through a BGR view: converting it whole is 50x faster
+        if frame.flags.c_contiguous:
+            return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB)
         return np.ascontiguousarray(frame[..., 2::-1])
     return np.ascontiguousarray(frame[..., :3])
 

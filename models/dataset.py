@@ -296,6 +296,32 @@ def rearrange_row(c: np.ndarray, rng: np.random.Generator, centre: int = 96, sli
     return np.concatenate([left, mid, right], axis=1)
 
 
+def refill_widget(c: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
+    """Hover, press, focus and themes change the fill of the widget under the pointer (a person's
+    demonstration shows the target hovered; the agent sees it before moving there): recolour the
+    flat region around the crop's centre (flood fill) so the critic reads the widget's shape and
+    text, not the state it was in when demonstrated. c: (h, w) float 0..1."""
+    import cv2
+
+    if rng.random() >= p:
+        return c
+    h, w = c.shape
+    u8 = np.clip(c * 255 + 0.5, 0, 255).astype(np.uint8)
+    for dx in (0, -6, 6, -14, 14, -24, 24):  # the centre may sit on a glyph of the widget's text
+        mask = np.zeros((h + 2, w + 2), np.uint8)
+        cv2.floodFill(u8, mask, (w // 2 + dx, h // 2), 0, loDiff=4, upDiff=4, flags=4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
+        region = mask[1:-1, 1:-1] > 0
+        if 40 <= region.sum() <= 0.5 * h * w:  # a widget's fill, not a glyph nor the window's background
+            out = c.copy()
+            fill = float(np.median(c[region]))
+            shift = rng.uniform(0.1, 0.5) * (1 if rng.random() < 0.5 else -1)
+            if not 0.0 <= fill + shift <= 1.0:
+                shift = -shift
+            out[region] = np.clip(fill + shift, 0.0, 1.0)
+            return out
+    return c
+
+
 def _slide(x: np.ndarray, d: int) -> np.ndarray:
     """Move the columns of x by d (> 0: to the right), filling with the edge column."""
     if d > 0:

@@ -124,7 +124,7 @@ def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
             else:
                 j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
                 c = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j)
-                out[k, 0] = dataset.crop_jitter(dataset.rearrange_row(c, rng), rng)
+                out[k, 0] = dataset.crop_jitter(dataset.refill_widget(dataset.rearrange_row(c, rng), rng), rng)
     return out
 
 

@@ -4,7 +4,7 @@ wall time against the person's.
     .venv/bin/python scripts/bench_runtime.py [--bundle B] [--task signin] [--runs 100]
 
 Without --bundle it records 8 scripted demos (seeds 1000..1007, at human pace) and trains a
-bundle first. Latency = screen grab (mss) to chosen chunk (preprocess, policy, candidates incl.
+bundle first; with --bundle, the person's time is read from the demonstrations it was trained on. Latency = screen grab (mss) to chosen chunk (preprocess, policy, candidates incl.
 exemplar matches, one batched critic call), K=16, on the task's 1280x800 private display.
 Peak RSS = the highest VmRSS of the `deskact run` process, sampled every 20 ms. Wall time =
 `deskact run --sandbox` seconds from start to the app's outcome vs the recorded demonstration's
@@ -38,6 +38,19 @@ def make_bundle(task: str, root: Path) -> tuple[Path, list[float]]:
             durations.append(json.loads((folder / "meta.json").read_text())["recorder"]["summary"]["duration"])
     train([str(root / "demos")], root / "bundle", TrainConfig(seed=0))
     return root / "bundle", durations
+
+
+def demo_durations(bundle: Path) -> list[float]:
+    """Recorded durations of the demonstrations a bundle was trained on (those still on disk)."""
+    tr = json.loads((bundle / "bundle.json").read_text()).get("training", {})
+    out = []
+    for ep in tr.get("episodes", []) + tr.get("held_out", []):
+        meta = Path(ep) / "meta.json"
+        if meta.exists():
+            d = json.loads(meta.read_text()).get("recorder", {}).get("summary", {}).get("duration")
+            if d:
+                out.append(float(d))
+    return out
 
 
 def latency(bundle: Path, task: str, runs: int) -> dict:
@@ -93,6 +106,8 @@ def main() -> int:
     bundle = Path(a.bundle) if a.bundle else None
     if bundle is None:
         bundle, durations = make_bundle(a.task, work)
+    else:
+        durations = demo_durations(bundle)
     lat = latency(bundle, a.task, a.runs)
     runs = [run_and_watch(bundle, a.task, 900010 + i) for i in range(3)]
     res = {"latency": lat, "runs": runs, "demo_seconds": durations,
