@@ -7,7 +7,8 @@ Methods (see README "Benchmark"):
   A macro      replay of demo 0 at its recorded pixels
   B policy     the policy alone (its best chunk, no critic, never abstains)
   C critic     policy + critic trained on synthetic negatives only
-  D practised  policy + critic retrained with the failures of practice runs
+  D practised  policy + critic retrained with practice (failed rollouts as negatives, successful
+               ones as demonstrations on changed screens)
   E 2N demos   a policy trained on twice the demonstrations, no critic
   F N+fails    the policy on N demos + a critic trained on N failed practice runs
 
@@ -111,17 +112,20 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
                          explore=cfg.explore) for i in range(cfg.practice_episodes)]
             jobs = [j for j in jobs if not Path(j["folder"]).exists()]
             run_many(jobs, cfg.parallel)
-            fails = sorted(p.parent for p in (root / "practice").glob("*/meta.json")
-                           if json.loads(p.read_text())["outcome"] == "failure")
+            outcomes = {p.parent: json.loads(p.read_text())["outcome"] for p in (root / "practice").glob("*/meta.json")}
+            fails = sorted(p for p, o in outcomes.items() if o == "failure")
+            wins = _same_vocab(sorted(p for p, o in outcomes.items() if o == "success"), bundles["C"])
             timings["practice"] += time.monotonic() - t0
-            log(f"[{task}] practice: {len(fails)} failed rollouts of {cfg.practice_episodes}")
+            log(f"[{task}] practice: {len(fails)} failed and {len(wins)} successful rollouts of {cfg.practice_episodes}")
             t0 = time.monotonic()
-            # D and F keep C's policy (trained on the same N demos) and retrain only the critic
+            # D and F keep C's policy (trained on the same N demos) and retrain only the critic.
+            # D learns from all of practice: failed rollouts are negatives, successful ones are
+            # demonstrations on changed screens. F gets exactly N failures and nothing else, so
+            # that E (2N demos) and F (N demos + N failures) have the same amount of data.
             if "D" in cfg.methods:
-                bundles["D"] = _train(first, root / "bundle-D", cfg, fails, policy_from=bundles["C"])
+                bundles["D"] = _train(first + wins, root / "bundle-D", cfg, fails, policy_from=bundles["C"])
             if "F" in cfg.methods:
-                bundles["F"] = (bundles.get("D") if len(fails) <= cfg.demos and "D" in bundles
-                                else _train(first, root / "bundle-F", cfg, fails[:cfg.demos], policy_from=bundles["C"]))
+                bundles["F"] = _train(first, root / "bundle-F", cfg, fails[:cfg.demos], policy_from=bundles["C"])
             timings["training"] += time.monotonic() - t0
         if "E" in cfg.methods:
             t0 = time.monotonic()
@@ -171,6 +175,21 @@ def _train(episodes, out: Path, cfg: BenchConfig, failures=(), policy_from=None,
     train([str(p) for p in episodes], out, TrainConfig(steps=cfg.steps, critic_steps=critic_steps, seed=0),
           failures=[str(p) for p in failures], policy_from=policy_from)
     return out
+
+
+def _same_vocab(episodes: list[Path], bundle: Path) -> list[Path]:
+    """The episodes whose keys and texts are all in the bundle's tables (D keeps C's policy, whose
+    outputs are those tables)."""
+    from models import bundle as bundle_mod
+    from recorder.episode import Episode
+
+    vocab = bundle_mod.load(bundle).vocab
+    keep = []
+    for p in episodes:
+        acts = Episode.load(p).actions
+        if all(vocab.token(a) is not None or a.get("kind") not in ("key", "type") for a in acts):
+            keep.append(p)
+    return keep
 
 
 def summarise(rows: list[dict]) -> dict:

@@ -38,7 +38,7 @@ from recorder.errors import DeskactError
 
 from .codec import Vocab
 
-BUNDLE_FORMAT_VERSION = 1
+BUNDLE_FORMAT_VERSION = 2  # 2: the critic takes crops only of pointer slots (crops + crop_index)
 MODEL_NAMES = ("policy", "critic")
 
 

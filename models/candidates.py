@@ -232,11 +232,11 @@ def distinct(exemplars, same: float = 0.97) -> list:
 
 
 def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: float = 1.0):
-    """-> kinds (B,K), pos (B,K,4), crops (B,P,1,h,w) for the critic."""
+    """-> kinds (B,K), pos (B,K,4), crops (M,1,h,w), crop_index (B,P) for the critic."""
     kinds = np.stack([c.kinds for c in cands]).astype(np.int64)
     pos = np.stack([c.pos for c in cands]).astype(np.float32)
-    crops = np.stack([codec.chunk_crops(gray, c.kinds, c.pos, slots, scale) for c in cands])
-    return kinds, pos, crops
+    crops, crop_index = codec.chunk_crops(gray, [(c.kinds, c.pos) for c in cands], slots, scale)
+    return kinds, pos, crops, crop_index
 
 
 class Decider:
@@ -268,9 +268,9 @@ class Decider:
         if snap:
             h, w = gray.shape
             snap_candidates(cands, widget_boxes(gray, scale), (w / scale, h / scale))
-        kinds, pos, crops = critic_batch(gray, cands, self.bundle.crop_slots, scale)
+        kinds, pos, crops, crop_index = critic_batch(gray, cands, self.bundle.crop_slots, scale)
         (score,) = self.critic.run(None, {"image": image[None], "prev_actions": np.repeat(np.asarray(prev_actions, np.int64).reshape(1, -1), len(cands), 0),
-                                          "kinds": kinds, "pos": pos, "crops": crops})
+                                          "kinds": kinds, "pos": pos, "crops": crops, "crop_index": crop_index})
         for c, s in zip(cands, score.tolist()):
             c.score = float(s)
         return cands

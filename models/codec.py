@@ -38,9 +38,10 @@ critic.onnx
              prev_actions (B, 3)
              kinds        (B, K)            candidate chunk tokens
              pos          (B, K, 4)         candidate positions (x, y, x2, y2), normalised
-             crops        (B, P, 1, 32, 448) grayscale 0..1 native-resolution crops around the
-                                            pointer of slots 0..P-1 (`chunk_crops`; zeros when
-                                            that slot is not a pointer action)
+             crops        (M, 1, 32, 448)   grayscale 0..1 native-resolution crops around the
+                                            pointers of slots 0..P-1 of all candidates, only where
+                                            a slot is a pointer action; crops[0] is blank
+             crop_index   (B, P)            which crop each slot has (0: none) (`chunk_crops`)
     outputs  score        (B,)              probability that the chunk keeps the workflow on
                                             track; abstain when the best is under
                                             bundle.json "abstain_threshold"
@@ -300,14 +301,22 @@ def cut_crop(gray: np.ndarray, x: float, y: float, scale: float = 1.0, window=CR
     return out.astype(np.float32) * np.float32(1 / 255)
 
 
-def chunk_crops(gray: np.ndarray, kinds, pos, slots: int, scale: float = 1.0) -> np.ndarray:
-    """Crops for slots 0..slots-1 of a chunk -> (slots, 1, CROP_SIZE[1], CROP_SIZE[0]) float32;
-    zeros for slots that are not pointer actions."""
-    out = np.zeros((slots, 1, CROP_SIZE[1], CROP_SIZE[0]), dtype=np.float32)
-    for k in range(min(slots, len(kinds))):
-        if int(kinds[k]) in POINTER_TOKENS:
-            out[k, 0] = cut_crop(gray, float(pos[k][0]), float(pos[k][1]), scale)
-    return out
+BLANK_CROP = np.zeros((1, CROP_SIZE[1], CROP_SIZE[0]), dtype=np.float32)
+
+
+def chunk_crops(gray: np.ndarray, chunks, slots: int, scale: float = 1.0, cut=None):
+    """Crops of the pointer slots 0..slots-1 of chunks [(kinds, pos)] -> crops (M, 1, h, w)
+    float32 with a blank crops[0], and crop_index (B, slots) int64 (0: no crop). Only pointer
+    slots are cut and looked at: most slots of a chunk are keys and texts.
+    cut(kinds, pos, k) -> (h, w) crop replaces cutting from `gray` (training augments them)."""
+    crops, index = [BLANK_CROP], np.zeros((len(chunks), slots), dtype=np.int64)
+    for b, (kinds, pos) in enumerate(chunks):
+        for k in range(min(slots, len(kinds))):
+            if int(kinds[k]) in POINTER_TOKENS:
+                c = cut(kinds, pos, k) if cut is not None else cut_crop(gray, float(pos[k][0]), float(pos[k][1]), scale)
+                index[b, k] = len(crops)
+                crops.append(c[None])
+    return np.stack(crops).astype(np.float32, copy=False), index
 
 
 def sigmoid(x):

@@ -68,7 +68,7 @@ class CriticConfig:
 
 
 class Critic(nn.Module):
-    INPUTS = ("image", "prev_actions", "kinds", "pos", "crops")
+    INPUTS = ("image", "prev_actions", "kinds", "pos", "crops", "crop_index")
     OUTPUTS = ("score",)
 
     def __init__(self, cfg: CriticConfig, export: bool = False):
@@ -102,7 +102,7 @@ class Critic(nn.Module):
         self.register_buffer("cells", torch.stack([cx, cy], dim=1), persistent=False)  # (160, 2)
         self.register_buffer("cell_scale", torch.tensor([gw, gh], dtype=torch.float32), persistent=False)
 
-    def forward(self, image, prev_actions, kinds, pos, crops, image_index=None):
+    def forward(self, image, prev_actions, kinds, pos, crops, crop_index, image_index=None):
         """image_index (B,): training only, which of the Bi screens each chunk is on (the screen
         CNN runs once per screen, not once per chunk)."""
         B, K = kinds.shape
@@ -128,18 +128,11 @@ class Critic(nn.Module):
         # pointer also holds its neighbours (the row above, below), which a layout change reorders.
         has_crop = (torch.arange(K, device=kinds.device) < P).float().view(1, K, 1)
         act = self.kind(kinds) + under * is_ptr * (1 - has_crop) + under_end  # (B, K, D)
-        # native-resolution crops of slots 0..P-1
-        flat = crops.reshape(B * P, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0])
-        if self.training:  # only the pointer slots' crops (the others are blank and zeroed below)
-            idx = is_ptr[:, :P].reshape(-1).nonzero().squeeze(1)
-            feats = flat.new_zeros(B * P, 3 * self.cfg.crop_channels[3])
-            if len(idx):
-                feats = feats.index_copy(0, idx, self._crop_feats(flat[idx]))
-        else:  # fixed shapes for ONNX
-            feats = self._crop_feats(flat)  # (B*P, 3C)
+        # native-resolution crops: one per pointer slot < P (crops[0] blank), gathered per slot
+        feats = self._crop_feats(crops)[crop_index]  # (B, P, 3C)
         if self.training:  # deep supervision of the crop path (train.py): slot 0's crop alone
-            self.aux_crop_logit = self.crop_head(feats).reshape(B, P)[:, 0]  # (B,)
-        cr = self.crop_tok(feats).reshape(B, P, -1) * is_ptr[:, :P]  # (B, P, D)
+            self.aux_crop_logit = self.crop_head(feats[:, 0]).squeeze(-1)  # (B,)
+        cr = self.crop_tok(feats) * is_ptr[:, :P]  # (B, P, D)
         if P < K:
             cr = torch.cat([cr, torch.zeros_like(act[:, P:])], dim=1)  # (B, K, D)
         act = act + cr

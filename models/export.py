@@ -42,7 +42,8 @@ def critic_inputs(batch: int, vocab_size: int, chunk_size: int, crop_slots: int,
         "prev_actions": torch.randint(0, vocab_size + 1, (batch, codec.HISTORY), generator=gen),
         "kinds": torch.randint(0, vocab_size, (batch, chunk_size), generator=gen),
         "pos": torch.rand(batch, chunk_size, 4, generator=gen),
-        "crops": torch.rand(batch, crop_slots, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0], generator=gen),
+        "crops": torch.rand(1 + batch, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0], generator=gen),
+        "crop_index": torch.randint(0, 1 + batch, (batch, crop_slots), generator=gen),
     }
 
 
@@ -72,6 +73,7 @@ def export_critic(model, path, vocab_size: int) -> None:
         inputs = critic_inputs(EXPORT_BATCH, vocab_size, cfg.chunk_size, cfg.crop_slots, gen)
         dyn = {n: {0: "batch"} for n in list(inputs) + list(model.OUTPUTS)}
         dyn["image"] = {0: "screens"}  # 1 (shared by all candidates) or batch
+        dyn["crops"] = {0: "crops"}  # one per pointer slot, plus the blank one
         _export(model, inputs, model.OUTPUTS, Path(path), dyn)
     finally:
         model.export = was

@@ -115,23 +115,29 @@ def policy_batch(steps, rng, n, strength):
             torch.from_numpy(np.stack(poss)))
 
 
-def _crops(step, kinds, pos, slots, rng=None, jitter_px=0.0):
-    out = np.zeros((slots, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0]), dtype=np.float32)
-    for k in range(slots):
-        if kinds[k] in codec.POINTER_TOKENS:
-            if rng is None:
-                out[k, 0] = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale)
-            else:
-                j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
-                c = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j)
-                out[k, 0] = dataset.crop_jitter(dataset.refill_widget(dataset.rearrange_row(c, rng), rng), rng)
-    return out
+def _crop_cutter(step, rng=None, jitter_px=0.0):
+    """cut(kinds, pos, k) for codec.chunk_crops: the step's native crop at slot k, augmented when
+    rng is given (position and size jitter, row rearranged, widget fill recoloured, contrast)."""
+    def cut(kinds, pos, k):
+        if rng is None:
+            return codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale)
+        j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
+        c = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j)
+        return dataset.crop_jitter(dataset.refill_widget(dataset.rearrange_row(c, rng), rng), rng)
+    return cut
 
 
 def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots):
-    """-> tensors (images, image_index, prev, kinds, pos, crops, label, crop_label) and groups
-    [(pos_index, [neg indices])]. The chunks of a group share one augmented screen."""
-    imgs, img_idx, prevs, kinds, poss, crops, labels, groups, crop_labels = [], [], [], [], [], [], [], [], []
+    """-> tensors (images, image_index, prev, kinds, pos, crops, crop_index, label, crop_label) and
+    groups [(pos_index, [neg indices])]. The chunks of a group share one augmented screen."""
+    imgs, img_idx, prevs, kinds, poss, labels, groups, crop_labels = [], [], [], [], [], [], [], []
+    crops, crop_index = [codec.BLANK_CROP], []
+
+    def add_crops(step, k, p):
+        c, idx = codec.chunk_crops(None, [(k, p)], slots, cut=_crop_cutter(step, rng, jitter_px=2.0))
+        crop_index.append(np.where(idx[0] > 0, idx[0] + len(crops) - 1, 0))
+        crops.extend(c[1:])
+
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         # screens where a pointer action comes next are where the critic's judgment matters most
@@ -150,18 +156,19 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             pt[:, :2], pt[:, 2:] = dataset.apply_affine_points(m, p[:, :2]), dataset.apply_affine_points(m, p[:, 2:])
             pt[~np.isin(k, list(codec.POINTER_TOKENS))] = 0
             img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(k), poss.append(np.clip(pt, 0, 1).astype(np.float32))
-            crops.append(_crops(s, k, p, slots, rng, jitter_px=2.0)), labels.append(y)
+            add_crops(s, k, p), labels.append(y)
         groups.append((first, list(range(first + 1, len(labels)))))
     if fail_steps:
         for i in rng.integers(len(fail_steps), size=cfg.critic_failures):
             s = fail_steps[i]
             img, _, pt = dataset.augmented_view(s, rng, cfg.augment)
             imgs.append(img), img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
-            crops.append(_crops(s, s.kinds, s.pos, slots, rng, jitter_px=2.0)), labels.append(0.0)
+            add_crops(s, s.kinds, s.pos), labels.append(0.0)
             crop_labels.append(-1.0)  # the crop may be fine: the wrong part can be a key or a text
-    t = (torch.from_numpy(np.stack(imgs)), torch.tensor(img_idx, dtype=torch.int64), torch.from_numpy(np.stack(prevs)), torch.from_numpy(np.stack(kinds)),
-         torch.from_numpy(np.stack(poss)), torch.from_numpy(np.stack(crops)), torch.tensor(labels, dtype=torch.float32),
-         torch.tensor(crop_labels, dtype=torch.float32))
+    t = (torch.from_numpy(np.stack(imgs)), torch.tensor(img_idx, dtype=torch.int64), torch.from_numpy(np.stack(prevs)),
+         torch.from_numpy(np.stack(kinds)), torch.from_numpy(np.stack(poss)),
+         torch.from_numpy(np.stack(crops).astype(np.float32, copy=False)), torch.from_numpy(np.stack(crop_index)),
+         torch.tensor(labels, dtype=torch.float32), torch.tensor(crop_labels, dtype=torch.float32))
     return t, groups
 
 
@@ -491,8 +498,9 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     critic.train()
     t0 = time.monotonic()
     for step in range(csteps):
-        (img, img_index, prev, kinds, pos, crops, labels, crop_labels), groups = critic_batch(train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
-        logits = critic(img, prev, kinds, pos, crops, image_index=img_index)
+        (img, img_index, prev, kinds, pos, crops, crop_index, labels, crop_labels), groups = critic_batch(
+            train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
+        logits = critic(img, prev, kinds, pos, crops, crop_index, image_index=img_index)
         loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
         ema = _optimiser_step(copt, critic, loss, step, csteps, cfg.lr, ema, chistory, "critic")
         progress("critic", step + 1, csteps, {"loss": ema})

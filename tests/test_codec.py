@@ -88,9 +88,11 @@ def test_crop_is_native_resolution_and_scale_aware():
     assert np.abs(c - c2).max() < 0.05  # same logical window, same crop
     assert codec.cut_crop(gray, 0.0, 0.0).shape == c.shape  # at the border: padded
     assert codec.cut_crop(gray, 3.0, 3.0).shape == c.shape  # outside: no crash
-    crops = codec.chunk_crops(gray, np.array([1, 9, 1]), np.full((3, 4), 0.5, np.float32), slots=2)
-    assert crops.shape == (2, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0])
-    assert crops[0].max() == 1.0 and crops[1].max() == 0.0  # slot 1 is not a pointer action
+    pos = np.full((3, 4), 0.5, np.float32)
+    crops, index = codec.chunk_crops(gray, [(np.array([1, 9, 1]), pos), (np.array([9, 1, 9]), pos)], slots=2)
+    assert crops.shape == (3, 1, codec.CROP_SIZE[1], codec.CROP_SIZE[0])  # blank + 2 pointer slots
+    assert crops[0].max() == 0.0 and crops[1].max() == 1.0 and crops[2].max() == 1.0
+    assert index.tolist() == [[1, 0], [0, 2]]  # slot 2 of the first chunk is beyond slots
 
 
 def test_load_frame_corrupt(tmp_path):

@@ -34,7 +34,7 @@ def test_export_parity_and_dynamic_batch(tmp_path):
     assert all(0 <= v <= 1e-4 for v in res.values())
     assert sorted(f.name for f in tmp_path.iterdir()) == ["critic.onnx", "policy.onnx"]  # no .data sidecar
     for name, inputs in (("policy", ["image", "cursor", "prev_actions"]),
-                         ("critic", ["image", "prev_actions", "kinds", "pos", "crops"])):
+                         ("critic", ["image", "prev_actions", "kinds", "pos", "crops", "crop_index"])):
         m = onnx.load(str(tmp_path / f"{name}.onnx"))
         assert [i.name for i in m.graph.input] == inputs
         assert all(i.type.tensor_type.shape.dim[0].dim_param for i in m.graph.input)  # batch is symbolic
