@@ -68,7 +68,7 @@ class BenchConfig:
     def quick(cls, out, **kw) -> "BenchConfig":
         """About five minutes on 2 cores: one task, three changes, tiny training."""
         base = dict(tasks=["signin"], perturbations=["none", "layout", "decoy"], demos=4, eval_episodes=2,
-                    practice_episodes=6, steps=120, impossible_episodes=2)
+                    practice_episodes=6, steps=100, impossible_episodes=2)
         base.update({k: v for k, v in kw.items() if v is not None})
         return cls(out=out, **base)
 

@@ -383,6 +383,17 @@ class NegativeMaker:
                                      if self._outside_target(step, (m["x"], m["y"]), step.pos[slot, :2])]
         return self._lookalikes[key]
 
+    def _moved_to(self, step: Step, kinds, pos, slot: int, p, rng):
+        """The chunk with pointer `slot` moved onto the widget at p (snapped to its centre, as the
+        runtime does), or None when that is still the demonstrated target."""
+        p = np.array(snap_point(self._boxes(step), p, step.screen))
+        if not self._outside_target(step, p, step.pos[slot, :2]):
+            return None
+        pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)
+        if kinds[slot] != codec.DRAG:
+            pos[slot, 2:] = pos[slot, :2]
+        return kinds, pos
+
     def _boxes(self, step: Step) -> np.ndarray:
         key = id(step.gray)
         if key not in self.boxes:
@@ -457,25 +468,13 @@ class NegativeMaker:
                         break
                 else:
                     return None
-            p = np.array(snap_point(self._boxes(step), np.clip(p, 0, 1), step.screen))
-            if not self._outside_target(step, p, step.pos[slot, :2]):
-                return None
-            pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)
-            if kinds[slot] != codec.DRAG:
-                pos[slot, 2:] = pos[slot, :2]
-            return kinds, pos
+            return self._moved_to(step, kinds, pos, slot, np.clip(p, 0, 1), rng)
         if kind == "lookalike" and ptr_slots:
             slot = ptr_slots[0] if rng.random() < 0.7 else ptr_slots[rng.integers(len(ptr_slots))]
             pts = self.lookalikes(step, slot)
             if not pts:
                 return None
-            p = np.array(snap_point(self._boxes(step), np.asarray(pts[rng.integers(len(pts))]), step.screen))
-            if not self._outside_target(step, p, step.pos[slot, :2]):
-                return None
-            pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)
-            if kinds[slot] != codec.DRAG:
-                pos[slot, 2:] = pos[slot, :2]
-            return kinds, pos
+            return self._moved_to(step, kinds, pos, slot, np.asarray(pts[rng.integers(len(pts))]), rng)
         if kind == "token":
             slots = [k for k in range(len(kinds)) if kinds[k] != codec.DONE] or [0]
             slot = slots[rng.integers(len(slots))]
