@@ -4,9 +4,9 @@ outcome the app reported. Failed rollouts are what the critic learns judgment fr
 (`deskact train ... --failures DIR`).
 
 Labelling rule (the trainer applies it, models/dataset.py): a failed rollout marks in
-meta.json "failed_at_action", the index of the action after which the app reported the
-failure (a wrong click is reported at once); the chunks that contain that action are the
-negatives, the earlier chunks of the rollout are not used. Without an app signal (a user's own
+meta.json "failed_at_action", the first wrong action: on a built-in task the first click that
+missed the task's next named target, else the action after which the app reported the failure;
+the chunk that starts with that action is the negative, the earlier chunks are not used. Without an app signal (a user's own
 app judged only at the end) the trainer takes the first action where the rollout leaves the
 demonstrations' common sequence. A successful rollout is a demonstration like any other.
 
@@ -82,6 +82,8 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
         screen = Screen(display=session.display)
         agent.pixel_scale = screen.scale
         executor = LiveExecutor(screen.logical_size, injector)
+        if target.task:
+            executor = _TargetWitness(executor, session)
         rec = None
         if folder is not None:
             from recorder.capture import Recorder
@@ -111,8 +113,9 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
         if rec is not None:
             t0 = time.monotonic() - rec.elapsed()
             rec.stop(outcome=outcome["outcome"], reason=outcome.get("reason"))
-            if failed_at:
-                _mark_failed_action(Path(folder), failed_at[0] - t0)
+            wrong = [t for t in failed_at[:1] + [_first_off_target(executor, target)] if t is not None]
+            if outcome["outcome"] == "failure" and wrong:
+                _mark_failed_action(Path(folder), min(wrong) - t0)
     wrong_action = outcome["outcome"] == "failure" and bool(failed_at)
     return {"task": target.name, "perturb": target.perturb, "seed": seed, "outcome": outcome["outcome"],
             "reason": outcome.get("reason"), "status": res.status, "end": res.reason, "steps": res.steps,
@@ -150,6 +153,46 @@ def macro_rollout(episode: str, target: Target, seed: int, timeout: float = 60.0
             "reason": outcome.get("reason"), "status": "macro", "end": "end of the recording", "steps": n,
             "decisions": 0, "replans": 0, "wrong_action": outcome["outcome"] == "failure" and bool(failed),
             "abstained": False, "seconds": time.monotonic() - t_start, "episode": None}
+
+
+CLICK_KINDS = ("click", "double_click", "right_click", "drag")
+
+
+class _TargetWitness:
+    """The live executor, noting which of the task app's named targets each click-like action
+    lands on (the sandbox knows them; the agent never sees them)."""
+
+    def __init__(self, inner, session):
+        self._inner, self._session = inner, session
+        self.landed: list[tuple[float, str | None, set]] = []  # (time just after it, target hit, names shown)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def execute(self, action: dict) -> None:
+        targets = self._session.targets() if action.get("kind") in CLICK_KINDS else None
+        self._inner.execute(action)
+        if targets is not None:
+            x, y = self._inner.point(action["x"], action["y"])
+            hit = [(r[2] * r[3], n) for n, r in targets.items() if r[0] <= x <= r[0] + r[2] and r[1] <= y <= r[1] + r[3]]
+            self.landed.append((time.monotonic(), min(hit)[1] if hit else None, set(targets)))
+
+
+def _first_off_target(executor, target: Target) -> float | None:
+    """When the rollout's first click-like action that missed the task's next target happened
+    (None if every one hit). Many apps report a failure only at the end (signin says "wrong user
+    name" when Sign in is pressed): this finds the click into the wrong field before it."""
+    if not isinstance(executor, _TargetWitness):
+        return None
+    from sandbox import tasks
+
+    expected = [s.target for s in tasks.get(target.task).steps if s.kind in CLICK_KINDS]
+    for j, (t, name, shown) in enumerate(executor.landed):
+        if j < len(expected) and expected[j] not in shown:
+            return None  # the app does not publish where that target is: cannot judge
+        if j >= len(expected) or name != expected[j]:
+            return t
+    return None
 
 
 def _mark_failed_action(folder: Path, t_fail: float) -> None:
