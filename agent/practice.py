@@ -5,8 +5,11 @@ outcome the app reported. Failed rollouts are what the critic learns judgment fr
 
 Labelling rule (the trainer applies it, models/dataset.py): a failed rollout marks in
 meta.json "failed_at_action", the first wrong action: on a built-in task the first click that
-missed the task's next named target, else the action after which the app reported the failure;
-the chunk that starts with that action is the negative, the earlier chunks are not used. Without an app signal (a user's own
+missed the task's next named target (and "right_target", where that target was), else the action
+after which the app reported the failure; the chunk that starts with that action is the
+negative, the earlier chunks are not used. With right_target the same chunk clicking the right
+target is a positive on the same screen, so the critic learns what was wrong, not which screens
+practice failed on. Without an app signal (a user's own
 app judged only at the end) the trainer takes the first action where the rollout leaves the
 demonstrations' common sequence. A successful rollout is a demonstration like any other.
 
@@ -113,9 +116,12 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
         if rec is not None:
             t0 = time.monotonic() - rec.elapsed()
             rec.stop(outcome=outcome["outcome"], reason=outcome.get("reason"))
-            wrong = [t for t in failed_at[:1] + [_first_off_target(executor, target)] if t is not None]
+            off = _first_off_target(executor, target)
+            wrong = failed_at[:1] + ([off[0]] if off else [])
             if outcome["outcome"] == "failure" and wrong:
-                _mark_failed_action(Path(folder), min(wrong) - t0)
+                # the right target is known only when the off-target click is the first wrong action
+                right = off[1] if off and off[0] <= min(wrong) else None
+                _mark_failed_action(Path(folder), min(wrong) - t0, right)
     wrong_action = outcome["outcome"] == "failure" and bool(failed_at)
     return {"task": target.name, "perturb": target.perturb, "seed": seed, "outcome": outcome["outcome"],
             "reason": outcome.get("reason"), "status": res.status, "end": res.reason, "steps": res.steps,
@@ -164,7 +170,7 @@ class _TargetWitness:
 
     def __init__(self, inner, session):
         self._inner, self._session = inner, session
-        self.landed: list[tuple[float, str | None, set]] = []  # (time just after it, target hit, names shown)
+        self.landed: list[tuple[float, str | None, dict]] = []  # (time just after it, target hit, targets shown)
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
@@ -175,13 +181,15 @@ class _TargetWitness:
         if targets is not None:
             x, y = self._inner.point(action["x"], action["y"])
             hit = [(r[2] * r[3], n) for n, r in targets.items() if r[0] <= x <= r[0] + r[2] and r[1] <= y <= r[1] + r[3]]
-            self.landed.append((time.monotonic(), min(hit)[1] if hit else None, set(targets)))
+            self.landed.append((time.monotonic(), min(hit)[1] if hit else None, targets))
 
 
-def _first_off_target(executor, target: Target) -> float | None:
-    """When the rollout's first click-like action that missed the task's next target happened
-    (None if every one hit). Many apps report a failure only at the end (signin says "wrong user
-    name" when Sign in is pressed): this finds the click into the wrong field before it."""
+def _first_off_target(executor, target: Target) -> tuple[float, list | None] | None:
+    """(when, where the right target was) for the rollout's first click-like action that missed the
+    task's next target, or None if every one hit. Many apps report a failure only at the end
+    (signin says "wrong user name" when Sign in is pressed): this finds the click into the wrong
+    field before it. Where: the target's [x, y, w, h] in logical pixels, or None when a dialog
+    covered the screen (the right action was then something else: closing it)."""
     if not isinstance(executor, _TargetWitness):
         return None
     from sandbox import tasks
@@ -190,13 +198,16 @@ def _first_off_target(executor, target: Target) -> float | None:
     for j, (t, name, shown) in enumerate(executor.landed):
         if j < len(expected) and expected[j] not in shown:
             return None  # the app does not publish where that target is: cannot judge
-        if j >= len(expected) or name != expected[j]:
-            return t
+        if j >= len(expected):
+            return t, None
+        if name != expected[j]:
+            return t, None if "popup_close" in shown else list(shown[expected[j]])
     return None
 
 
-def _mark_failed_action(folder: Path, t_fail: float) -> None:
-    """failed_at_action = the last recorded action that began before the app reported failure."""
+def _mark_failed_action(folder: Path, t_fail: float, right: list | None = None) -> None:
+    """failed_at_action = the last recorded action that began before the app reported failure;
+    right_target = where that action should have clicked ([x, y, w, h] logical px), when known."""
     from recorder.episode import read_jsonl, write_json_atomic
 
     acts = [a for a in read_jsonl(folder / "actions.jsonl") if float(a["t"]) <= t_fail]
@@ -204,6 +215,8 @@ def _mark_failed_action(folder: Path, t_fail: float) -> None:
         return
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     meta["failed_at_action"] = int(acts[-1]["i"])
+    if right is not None:
+        meta["right_target"] = [int(v) for v in right]
     write_json_atomic(folder / "meta.json", meta)
 
 

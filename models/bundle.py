@@ -5,7 +5,8 @@ BUNDLE/
     policy.onnx     single-file ONNX, dynamic batch (signatures in models/codec.py)
     critic.onnx
     policy.pt       the policy's PyTorch weights: `deskact train --policy-from` keeps the policy
-                    and retrains only the critic (not used at run time; no torch needed to run)
+                    (not used at run time; no torch needed to run)
+    critic.pt       the critic's PyTorch weights: `--policy-from` fine-tunes them
     exemplars/      NNN.png: native-resolution grayscale crops around each demonstrated pointer
                     action (CROP of the demo screen: they can show what was on it; privacy)
 

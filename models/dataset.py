@@ -45,6 +45,7 @@ class Step:
     pos: np.ndarray  # (K, 4) float32
     frame_path: Path | None = None  # the native frame on disk (re-read for evaluation)
     target: np.ndarray | None = None  # (4,) normalised x0, y0, x1, y1 of the widget slot 0 acts on, if known
+    right: np.ndarray | None = None  # failures: (4,) the widget slot 0 should have acted on, if known
 
     def hit(self, xy, tol_px: float) -> bool:
         """Is a click at normalised xy right for slot 0? Inside the target widget when the episode
@@ -163,14 +164,11 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                     cache[fname] = (codec.resize_input(rgb), codec.to_gray(rgb), rgb.shape[1] / sw)
                 small, gray, scale = cache[fname]
                 kinds, pos = codec.encode_chunk(toks[j:], poss[j:], chunk_size)
-                r = rects.get(str(ids[j]))
-                target = None
-                if r and len(r) == 4:
-                    target = np.array([r[0] / sw, r[1] / sh, (r[0] + r[2]) / sw, (r[1] + r[3]) / sh], dtype=np.float32)
+                right = le.meta.get("right_target") if le.role == "failure" and ids[j] == le.meta.get("failed_at_action") else None
                 steps.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
                                   cursor=np.array(cursor, dtype=np.float32), prev=codec.history(toks[:j], vocab.start),
                                   kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname),
-                                  target=target))
+                                  target=_norm_rect(rects.get(str(ids[j])), sw, sh), right=_norm_rect(right, sw, sh)))
         if t in codec.POINTER_TOKENS:
             cursor = (p[2], p[3])
     final = le.meta.get("final_frame")  # the screen once the workflow was over: the chunk is done
@@ -185,6 +183,13 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                           prev=codec.history(toks, vocab.start), kinds=kinds, pos=pos,
                           frame_path=le.episode.frame_path(final)))
     le.steps = steps
+
+
+def _norm_rect(r, sw: int, sh: int) -> np.ndarray | None:
+    """[x, y, w, h] logical px -> normalised (x0, y0, x1, y1), or None."""
+    if not isinstance(r, (list, tuple)) or len(r) != 4:
+        return None
+    return np.array([r[0] / sw, r[1] / sh, (r[0] + r[2]) / sw, (r[1] + r[3]) / sh], dtype=np.float32)
 
 
 def _first_pointer(ep: Episode) -> tuple[float, float]:

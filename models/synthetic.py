@@ -113,9 +113,10 @@ def make_episode(folder, seed: int, size=(640, 400), layout: float = 1.0, theme:
 
     text = "alice"
     steps = [("click", name_rect), ("type", text), ("click", export_rect), ("click", ok_rect), ("key", "enter")]
-    fumble_at = None
+    fumble_at, right = None, None
     if fumble:
         fumble_at = r.choice([0, 1, 2, 3])
+        right = steps[fumble_at][1] if steps[fumble_at][0] == "click" else None  # as practice marks it
         wrong = {0: ("click", export_rect), 1: ("type", "alcie"), 2: ("click", import_rect), 3: ("click", cancel_rect)}
         steps[fumble_at] = wrong[fumble_at]
         steps = steps[:fumble_at + 1]
@@ -165,7 +166,8 @@ def make_episode(folder, seed: int, size=(640, 400), layout: float = 1.0, theme:
             "os": "linux", "started_at": "2026-01-01T00:00:00+0000", "ended_at": "2026-01-01T00:00:09+0000",
             "outcome": "failure" if fumble else "success", "outcome_reason": "fumbled" if fumble else None,
             "recorder": {"fps": 10}, "app_hint": "synthetic", "task": "synthetic-export", "seed": seed,
-            "layout": layout, "fumble_action": fumble_at,
+            "layout": layout, "fumble_action": fumble_at, "failed_at_action": fumble_at,
+            **({"right_target": list(right)} if right else {}),
             "action_targets": {str(i): list(arg) for i, (kind, arg) in enumerate(steps) if kind == "click"},
             "targets": {"name": name_rect, "export": export_rect, "import": import_rect, "ok": ok_rect,
                         "cancel": cancel_rect}}

@@ -138,33 +138,57 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         crop_index.append(np.where(idx[0] > 0, idx[0] + len(crops) - 1, 0))
         crops.extend(c[1:])
 
+    def add_screen(s):
+        m = dataset.random_affine(rng, cfg.augment)
+        imgs.append(dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment))
+        return m
+
+    def add_chunk(s, m, k, p, y, cy):
+        pt = p.copy()
+        pt[:, :2], pt[:, 2:] = dataset.apply_affine_points(m, p[:, :2]), dataset.apply_affine_points(m, p[:, 2:])
+        pt[~np.isin(k, list(codec.POINTER_TOKENS))] = 0
+        img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(k), poss.append(np.clip(pt, 0, 1).astype(np.float32))
+        add_crops(s, k, p), labels.append(y), crop_labels.append(cy)
+        return len(labels) - 1
+
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         # screens where a pointer action comes next are where the critic's judgment matters most
         pool = pointer_first if pointer_first and rng.random() < 0.5 else train_steps
         s = pool[rng.integers(len(pool))]
-        m = dataset.random_affine(rng, cfg.augment)
-        imgs.append(dataset.colour_jitter(dataset.warp_small(s.small, m), rng, cfg.augment))
+        m = add_screen(s)
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
-        chunks = [(s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0 if ptr0 else -1.0)]
-        chunks += [(k, p, 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
-                   for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
-        first = len(labels)
-        for k, p, y, cy in chunks:
-            crop_labels.append(cy)
-            pt = p.copy()
-            pt[:, :2], pt[:, 2:] = dataset.apply_affine_points(m, p[:, :2]), dataset.apply_affine_points(m, p[:, 2:])
-            pt[~np.isin(k, list(codec.POINTER_TOKENS))] = 0
-            img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(k), poss.append(np.clip(pt, 0, 1).astype(np.float32))
-            add_crops(s, k, p), labels.append(y)
-        groups.append((first, list(range(first + 1, len(labels)))))
+        first = add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0 if ptr0 else -1.0)
+        negs = [add_chunk(s, m, k, p, 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
+                for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
+        groups.append((first, negs))
     if fail_steps:
+        by_phase: dict[int, list] = {}
+        for s in train_steps:
+            by_phase.setdefault(s.index, []).append(s)
         for i in rng.integers(len(fail_steps), size=cfg.critic_failures):
-            s = fail_steps[i]
-            img, _, pt = dataset.augmented_view(s, rng, cfg.augment)
-            imgs.append(img), img_idx.append(len(imgs) - 1), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pt)
-            add_crops(s, s.kinds, s.pos), labels.append(0.0)
-            crop_labels.append(-1.0)  # the crop may be fine: the wrong part can be a key or a text
+            f = fail_steps[i]
+            m = add_screen(f)
+            if f.right is not None and f.kinds[0] in codec.POINTER_TOKENS:
+                # practice knows where the click should have gone: the same chunk clicking there is
+                # the positive on the same screen (what was wrong, not which screens failed)
+                right = f.pos.copy()
+                right[0, :2] = (f.right[:2] + f.right[2:]) / 2
+                if f.kinds[0] != codec.DRAG:
+                    right[0, 2:] = right[0, :2]
+                neg = add_chunk(f, m, f.kinds, f.pos, 0.0, 0.0)
+                groups.append((add_chunk(f, m, f.kinds, right, 1.0, 1.0), [neg]))
+                continue
+            # the crop may be fine: the wrong part can be a key or a text (crop label -1)
+            neg = add_chunk(f, m, f.kinds, f.pos, 0.0, -1.0)
+            # ranked under a demonstrated chunk of the same phase: a failure must be told apart by
+            # what it does and where, not by when in the workflow it happened
+            same = by_phase.get(f.index)
+            if same:
+                s = same[rng.integers(len(same))]
+                ptr0 = s.kinds[0] in codec.POINTER_TOKENS
+                groups.append((add_chunk(s, add_screen(s), s.kinds, negmaker.positive_jitter(s, rng), 1.0,
+                                         1.0 if ptr0 else -1.0), [neg]))
     t = (torch.from_numpy(np.stack(imgs)), torch.tensor(img_idx, dtype=torch.int64), torch.from_numpy(np.stack(prevs)),
          torch.from_numpy(np.stack(kinds)), torch.from_numpy(np.stack(poss)),
          torch.from_numpy(np.stack(crops).astype(np.float32, copy=False)), torch.from_numpy(np.stack(crop_index)),
@@ -396,6 +420,16 @@ def _load_policy(path, vocab, cfg: TrainConfig):
     return policy, pcfg
 
 
+def _load_critic(path, ccfg: CriticConfig) -> dict | None:
+    """The critic weights saved in a bundle (critic.pt) when they fit `ccfg`, else None (the
+    critic is then trained anew: a bundle from before critic.pt, or another critic shape)."""
+    b = bundle_mod.load(path)
+    weights = Path(path) / "critic.pt"
+    if not weights.exists() or b.meta["models"]["critic"]["config"] != ccfg.to_json():
+        return None
+    return torch.load(weights, weights_only=True)
+
+
 def set_determinism(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -404,7 +438,7 @@ def set_determinism(seed: int, threads: int) -> None:
 
 def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_noop, policy_from=None) -> dict:
     """Train a bundle into `out`; returns bundle.json's content. policy_from: a bundle whose policy
-    is kept as it is (only the critic is trained: the step after practice)."""
+    is kept as it is and whose critic is fine-tuned (the step after practice)."""
     cfg = cfg or TrainConfig()
     t_start = time.monotonic()
     set_determinism(cfg.seed, cfg.threads)
@@ -492,8 +526,14 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     # ---- critic ----
     ccfg = CriticConfig(vocab_size=len(vocab), chunk_size=cfg.chunk_size, crop_slots=cfg.crop_slots, **cfg.critic)
     critic = Critic(ccfg)
-    copt = torch.optim.AdamW(critic.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    csteps = cfg.critic_steps or 3 * cfg.steps
+    # After practice (policy_from) the critic is fine-tuned from that bundle's, not trained anew:
+    # it keeps what the synthetic negatives taught and costs a third of the steps.
+    critic_start = _load_critic(policy_from, ccfg) if policy_from is not None else None
+    if critic_start is not None:
+        critic.load_state_dict(critic_start)
+    critic_lr = cfg.lr * (0.5 if critic_start is not None else 1.0)
+    copt = torch.optim.AdamW(critic.parameters(), lr=critic_lr, weight_decay=cfg.weight_decay)
+    csteps = cfg.critic_steps or (cfg.steps if critic_start is not None else 3 * cfg.steps)
     chistory, ema = [], None
     critic.train()
     t0 = time.monotonic()
@@ -502,7 +542,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
         logits = critic(img, prev, kinds, pos, crops, crop_index, image_index=img_index)
         loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
-        ema = _optimiser_step(copt, critic, loss, step, csteps, cfg.lr, ema, chistory, "critic")
+        ema = _optimiser_step(copt, critic, loss, step, csteps, critic_lr, ema, chistory, "critic")
         progress("critic", step + 1, csteps, {"loss": ema})
     critic_seconds = time.monotonic() - t0
     critic.eval()
@@ -514,6 +554,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         progress("export", 0, 1, {})
         parity = export_and_check(policy, critic, tmp, len(vocab))
         torch.save(policy.state_dict(), tmp / "policy.pt")  # lets --policy-from retrain only the critic
+        torch.save(critic.state_dict(), tmp / "critic.pt")  # ... starting from this one
         progress("export", 1, 1, {"parity": max(parity.values())})
         exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
         meta = {
@@ -561,6 +602,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             "train_steps": len(train_steps), "val_steps": len(val_steps), "failure_steps": len(fail_steps),
             "policy_loss": history, "policy_validation": val_history, "critic_loss": chistory,
             "policy_from": str(policy_from) if policy_from is not None else None,
+            "critic_from": str(policy_from) if critic_start is not None else None,
             "policy_seconds": round(policy_seconds, 2), "critic_seconds": round(critic_seconds, 2),
             "seconds": round(time.monotonic() - t_start, 2),
             "weights_sha256": {"policy": _state_hash(policy), "critic": _state_hash(critic)},

@@ -28,10 +28,11 @@ def test_first_click_off_the_task_target_is_the_wrong_action(first, wrong_at, no
         x, y = _centre(s.wait_target("sign_in"), size)
         ex.execute({"kind": "click", "x": x, "y": y})
         outcome = s.wait_outcome()
-        t = _first_off_target(ex, Target(task="signin"))
+        off = _first_off_target(ex, Target(task="signin"))
+        right = s.targets()["username"]
     assert [name for _, name, _ in ex.landed] == [first, "sign_in"]
     assert outcome["outcome"] == "failure"  # no password typed: the app fails at Sign in either way
     if wrong_at is None:
-        assert t is None  # every click hit the task's next target: the app's report decides
+        assert off is None  # every click hit the task's next target: the app's report decides
     else:
-        assert t == ex.landed[wrong_at][0]
+        assert off == (ex.landed[wrong_at][0], list(right))  # when, and where it should have clicked

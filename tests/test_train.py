@@ -39,7 +39,7 @@ def bundle(data, tmp_path_factory):
 def test_tiny_run_gives_valid_bundle(bundle):
     out, meta = bundle
     b = bundle_mod.load(out)  # format version and sha256 of each model file checked
-    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "exemplars", "policy.onnx", "policy.pt"]
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "policy.onnx", "policy.pt"]
     assert b.chunk_size == 4 and "alice" in b.vocab.texts and b.vocab.keys == ["enter"]
     assert 0.0 < b.abstain_threshold < 1.0
     assert meta["input"]["width"] == 256 and meta["crop"]["slots"] == 4  # every slot of the chunk
@@ -81,6 +81,45 @@ def test_failures_never_train_the_policy(bundle):
     tr = meta["training"]
     assert not any("fails" in p for p in tr["episodes"] + tr["held_out"])
     assert all("fails" in p for p in tr["failures"] + tr["held_out_failures"])
+
+
+def test_policy_from_keeps_the_policy_and_fine_tunes_the_critic(bundle, data, tmp_path):
+    import torch
+
+    src, meta = bundle
+    # at a vanishing learning rate the fine-tuned critic must still be the source's
+    again = train([data / "demos"], tmp_path / "ft", TrainConfig(**{**SMALL, "lr": 1e-12}), failures=[data / "fails"],
+                  policy_from=src)
+    tr = again["training"]
+    assert tr["critic_from"] == str(src) and len(tr["critic_loss"]) == SMALL["steps"]  # not 3 x steps
+    assert tr["weights_sha256"]["policy"] == meta["training"]["weights_sha256"]["policy"]
+    a, b = torch.load(src / "critic.pt"), torch.load(tmp_path / "ft" / "critic.pt")
+    learned = [k for k in a if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert learned and all(torch.allclose(a[k], b[k], atol=1e-6) for k in learned)
+    # a source without critic.pt (an older bundle): the critic is trained anew, 3 x steps
+    old = tmp_path / "old"
+    shutil.copytree(src, old)
+    (old / "critic.pt").unlink()
+    anew = train([data / "demos"], tmp_path / "anew", TrainConfig(**SMALL), policy_from=old)
+    assert anew["training"]["critic_from"] is None and len(anew["training"]["critic_loss"]) == 3 * SMALL["steps"]
+
+
+def test_failure_knows_where_the_click_should_have_gone(tmp_path):
+    from models import codec, dataset
+
+    for seed in range(20):  # a fumble of a click (not of a text), marked as practice marks it
+        ep = make_episode(tmp_path / f"f{seed}", 200 + seed, size=(480, 300), fumble=True)
+        meta = json.loads((ep / "meta.json").read_text())
+        if "right_target" in meta:
+            break
+    demos, fails, _ = dataset.scan([], [ep])
+    le = fails[0]
+    dataset.build(le, 0, dataset.build_vocab(fails), 4, consensus=None)
+    (step,) = le.steps
+    x, y, w, h = meta["right_target"]
+    assert step.kinds[0] in codec.POINTER_TOKENS and step.index == meta["failed_at_action"]
+    assert np.allclose(step.right, [x / 480, y / 300, (x + w) / 480, (y + h) / 300])
+    assert not step.hit((step.right[:2] + step.right[2:]) / 2, 1.0)  # the right spot is not where it clicked
 
 
 def test_threshold_calibration():

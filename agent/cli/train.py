@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("--failures", nargs="+", default=[], metavar="DIR",
                    help="folders of failed episodes (fumbled demos, practice runs): critic negatives only")
     p.add_argument("--policy-from", metavar="BUNDLE",
-                   help="keep this bundle's policy and train only the critic (after practice: much faster)")
+                   help="keep this bundle's policy and fine-tune its critic (after practice: much faster; "
+                        "--critic-steps then defaults to --steps)")
     p.add_argument("--holdout", type=float, default=0.2, help="share of demonstrations held out for evaluation (default 0.2)")
     p.add_argument("--skip-bad", action="store_true", help="train on the good episodes and list the bad ones")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2)")
