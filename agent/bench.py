@@ -43,7 +43,7 @@ class BenchConfig:
     practice_episodes: int = 24  # exploring rollouts per task, spread over the changes
     explore: float = 1.0
     steps: int = 300  # training steps per model
-    parallel: int = 2
+    parallel: int = 3  # runs mostly wait for screens to settle: three at once still fit 2 cores
     impossible_episodes: int = 3  # D on the task with its target removed
     methods: str = "ABCDEF"
     demo_speed: float = 3.0

@@ -135,7 +135,7 @@ def _mask(kinds, pos):
 
 
 def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exemplar: int = 4,
-                    scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55,
+                    scales=(0.85, 1.0, 1.18, 1.4), downsample: int = 2, min_score: float = 0.55,
                     sure: float = 0.9) -> list[dict]:
     """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
     "scale", "token", "phase")]. -> [{"x", "y", "score", "token", "phase"}] best first."""
@@ -211,24 +211,24 @@ def unique(cands: list[Candidate], grid: float = 0.004) -> list[Candidate]:
 def distinct(exemplars, same: float = 0.97) -> list:
     """Exemplars without near-copies: the demos of a phase usually show the same widget, and each
     exemplar costs a template match per decision. Kept: one per look (e.g. plain and hovered)."""
-    import cv2
-
     out = []
     for img, meta in exemplars:
-        dup = False
-        for kimg, kmeta in out:
-            if (kmeta["phase"], kmeta["token"]) != (meta["phase"], meta["token"]):
-                continue
-            if abs(kimg.shape[0] - img.shape[0]) > 2 or abs(kimg.shape[1] - img.shape[1]) > 2:
-                continue
-            h, w = min(kimg.shape[0], img.shape[0]), min(kimg.shape[1], img.shape[1])
-            a, b = kimg[:h, :w].astype(np.float32), img[:h, :w].astype(np.float32)
-            if a.std() > 0 and b.std() > 0 and float(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED).max()) >= same:
-                dup = True
-                break
-        if not dup:
+        if not any(_near_copy(kimg, kmeta, img, meta, same) for kimg, kmeta in out):
             out.append((img, meta))
     return out
+
+
+def _near_copy(a_img, a_meta, b_img, b_meta, same: float) -> bool:
+    """Same phase and token, same size within 2 px, and correlated at least `same`."""
+    import cv2
+
+    if (a_meta["phase"], a_meta["token"]) != (b_meta["phase"], b_meta["token"]):
+        return False
+    if abs(a_img.shape[0] - b_img.shape[0]) > 2 or abs(a_img.shape[1] - b_img.shape[1]) > 2:
+        return False
+    h, w = min(a_img.shape[0], b_img.shape[0]), min(a_img.shape[1], b_img.shape[1])
+    a, b = a_img[:h, :w].astype(np.float32), b_img[:h, :w].astype(np.float32)
+    return bool(a.std() > 0 and b.std() > 0 and float(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED).max()) >= same)
 
 
 def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: float = 1.0):
@@ -276,9 +276,12 @@ class Decider:
         return cands
 
     def candidates(self, image: np.ndarray, gray: np.ndarray, cursor, prev_actions, scale: float = 1.0,
-                   phase: int | None = None, n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
-        """The policy's candidates, then exemplar matches, snapped to widgets, repeats dropped, at most n."""
-        cands, _ = self.propose(image, cursor, prev_actions)
+                   phase: int | None = None, n: int = 16, use_exemplars: bool = True,
+                   proposed: list[Candidate] | None = None) -> list[Candidate]:
+        """The policy's candidates (`proposed`, if the caller has run the policy already), then
+        exemplar matches, snapped to widgets, repeats dropped, at most n."""
+        cands = [Candidate(c.kinds.copy(), c.pos.copy(), c.source) for c in proposed] if proposed else \
+            self.propose(image, cursor, prev_actions)[0]
         if use_exemplars and self.exemplars:
             matches = match_exemplars(gray, self.exemplars_for(phase), scale)
             cands += exemplar_candidates(cands[0], matches, phase, limit=2 * n)

@@ -121,7 +121,9 @@ def _crop_cutter(step, rng=None, jitter_px=0.0):
     def cut(kinds, pos, k):
         if rng is None:
             return codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale)
-        j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
+        # window 0.7..1.2: what is in it looks 0.83..1.43 times its demonstrated size (themes change
+        # font sizes by that much; a critic that saw one size reads a bigger label as another one)
+        j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), float(np.exp(rng.uniform(np.log(0.7), np.log(1.2)))))
         c = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j)
         return dataset.crop_jitter(dataset.refill_widget(dataset.rearrange_row(c, rng), rng), rng)
     return cut
@@ -293,8 +295,9 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         progress(label, si, len(steps), {})
         rgb = codec.load_frame(s.frame_path)
         image, gray = codec.preprocess(rgb), codec.to_gray(rgb)
-        (base, *_), _ = decider.propose(image, s.cursor, s.prev)  # the policy's own chunk, as the policy alone runs it
-        allc = decider.candidates(image, gray, s.cursor, s.prev, s.scale, phase=s.index)
+        proposed, _ = decider.propose(image, s.cursor, s.prev)
+        base = proposed[0]  # the policy's own chunk, as the policy alone runs it
+        allc = decider.candidates(image, gray, s.cursor, s.prev, s.scale, phase=s.index, proposed=proposed)
         kind_ok += int(base.kinds[0] == s.kinds[0])
         kind_all += int((base.kinds == s.kinds).sum())
         slots_all += len(s.kinds)

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--demos", type=int, help="N demonstrations per task (E gets 2N)")
     p.add_argument("--steps", type=int, help="training steps per model")
     p.add_argument("--methods", help="which methods, e.g. ABCD (default ABCDEF)")
-    p.add_argument("--parallel", type=int, help="runs at once, each on its own display (default 2)")
+    p.add_argument("--parallel", type=int, help="runs at once, each on its own display (default 3)")
     p.add_argument("--out", default="bench-out", help="output folder (default bench-out); reused parts are kept")
     p.add_argument("--quick", action="store_true", help="a small version that runs in about five minutes")
     p.set_defaults(func=run)
