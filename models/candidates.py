@@ -135,7 +135,7 @@ def _mask(kinds, pos):
 
 
 def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exemplar: int = 4,
-                    scales=(0.85, 1.0, 1.18, 1.4), downsample: int = 2, min_score: float = 0.55,
+                    scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55,
                     sure: float = 0.9) -> list[dict]:
     """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
     "scale", "token", "phase")]. -> [{"x", "y", "score", "token", "phase"}] best first."""

@@ -318,15 +318,7 @@ def refill_widget(c: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np
         region = mask[1:-1, 1:-1] > 0
         if 40 <= region.sum() <= 0.5 * h * w:  # a widget's fill, not a glyph nor the window's background
             out = c.copy()
-            if rng.random() < 0.4:
-                # a highlight (a menu entry or list row under the pointer) also swaps the text's
-                # colour: invert the widget's box, glyphs and all
-                ys, xs = np.nonzero(region)
-                box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
-                out[box] = 1.0 - out[box]
-                if rng.random() < 0.5:
-                    return out
-            fill = float(np.median(out[region]))
+            fill = float(np.median(c[region]))
             shift = rng.uniform(0.1, 0.5) * (1 if rng.random() < 0.5 else -1)
             if not 0.0 <= fill + shift <= 1.0:
                 shift = -shift

@@ -121,9 +121,7 @@ def _crop_cutter(step, rng=None, jitter_px=0.0):
     def cut(kinds, pos, k):
         if rng is None:
             return codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale)
-        # window 0.7..1.2: what is in it looks 0.83..1.43 times its demonstrated size (themes change
-        # font sizes by that much; a critic that saw one size reads a bigger label as another one)
-        j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), float(np.exp(rng.uniform(np.log(0.7), np.log(1.2)))))
+        j = (rng.uniform(-jitter_px, jitter_px), rng.uniform(-jitter_px, jitter_px), rng.uniform(0.88, 1.14))
         c = codec.cut_crop(step.gray, pos[k, 0], pos[k, 1], step.scale, jitter=j)
         return dataset.crop_jitter(dataset.refill_widget(dataset.rearrange_row(c, rng), rng), rng)
     return cut

@@ -227,20 +227,3 @@ def test_tiny_run_on_demos_recorded_by_the_real_recorder(tmp_path, no_leaks):
     assert meta["training"]["train_steps"] >= 8 and meta["evaluation"]["steps"] >= 4
     assert len(meta["training"]["held_out"]) == 1
 
-
-def test_refill_widget_can_undo_a_hover_highlight():
-    """A demo shows the menu entry under the pointer highlighted (dark fill, light text); the agent
-    sees it plain. Some augmented crops must show the entry plain: light fill, dark text."""
-    from models import dataset
-
-    c = np.full((32, 448), 0.9, np.float32)  # the menu's light background
-    c[8:24, 160:288] = 0.25  # the highlighted entry ...
-    c[13:19, 200:204] = c[13:19, 230:234] = 0.95  # ... with light glyphs
-    rng = np.random.default_rng(0)
-    plain = 0
-    for _ in range(200):
-        out = dataset.refill_widget(c, rng, p=1.0)
-        entry, glyph = out[10:22, 165:195], out[13:19, 200:204]
-        plain += int(entry.mean() > 0.6 and glyph.mean() < 0.3)
-        assert np.array_equal(out[:4], c[:4])  # outside the widget nothing changes
-    assert 20 <= plain <= 120
