@@ -151,6 +151,11 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         add_crops(s, k, p), labels.append(y), crop_labels.append(cy)
         return len(labels) - 1
 
+    def add_positive(s, m):
+        """The demonstrated chunk; its crop label only where a pointer action comes first."""
+        return add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
+                         1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
+
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         # screens where a pointer action comes next are where the critic's judgment matters most
@@ -158,7 +163,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         s = pool[rng.integers(len(pool))]
         m = add_screen(s)
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
-        first = add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0 if ptr0 else -1.0)
+        first = add_positive(s, m)
         negs = [add_chunk(s, m, k, p, 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
                 for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
         groups.append((first, negs))
@@ -186,9 +191,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             same = by_phase.get(f.index)
             if same:
                 s = same[rng.integers(len(same))]
-                ptr0 = s.kinds[0] in codec.POINTER_TOKENS
-                groups.append((add_chunk(s, add_screen(s), s.kinds, negmaker.positive_jitter(s, rng), 1.0,
-                                         1.0 if ptr0 else -1.0), [neg]))
+                groups.append((add_positive(s, add_screen(s)), [neg]))
     t = (torch.from_numpy(np.stack(imgs)), torch.tensor(img_idx, dtype=torch.int64), torch.from_numpy(np.stack(prevs)),
          torch.from_numpy(np.stack(kinds)), torch.from_numpy(np.stack(poss)),
          torch.from_numpy(np.stack(crops).astype(np.float32, copy=False)), torch.from_numpy(np.stack(crop_index)),
