@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 
-from recorder.episode import Episode
+from recorder.episode import Episode, decision_frame
 
 from .report import Report
 
@@ -29,7 +29,7 @@ def replay_dry(ep: Episode, report_dir: str | Path, agent=None, notify=print) ->
     done: list[int] = []
     cursor = (0.5, 0.5)
     for i, a in enumerate(ep.actions, 1):
-        frame = _frame(ep, a.get("frame"))
+        frame = _frame(ep, decision_frame(a))
         if frame is None:
             if blank is None:
                 w, h = ep.screen_size

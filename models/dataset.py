@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recorder.episode import Episode, find_episodes
+from recorder.episode import Episode, decision_frame, find_episodes
 from recorder.errors import DeskactError, EpisodeError
 
 from . import codec
@@ -122,7 +122,7 @@ def _tokenise(ep: Episode, role: str) -> LoadedEpisode:
     if not (isinstance(s, dict) and s.get("width") and s.get("height")):
         raise EpisodeError(f"{ep.path}: meta.json has no screen size")
     return LoadedEpisode(path=ep.path, outcome=outcome, meta=ep.meta, tokens=[], positions=[],
-                         frames=[r.get("frame") for r in rows], episode=ep, role=role,
+                         frames=[decision_frame(r) for r in rows], episode=ep, role=role,
                          steps=rows)  # steps holds the raw rows until build()
 
 
@@ -141,7 +141,7 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
         toks.append(t)
         ids.append(a.get("i"))
         poss.append(codec.action_pos(a))
-        frames.append(a.get("frame"))
+        frames.append(decision_frame(a))
     le.tokens, le.positions, le.frames = toks, poss, frames
     if le.role == "failure":
         le.fail_from = failure_index(le, consensus)

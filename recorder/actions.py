@@ -18,7 +18,11 @@ recorder calls it at stop. The rules (thresholds below) are the ones a person wo
 - A `mark` event "pause" ends everything pending; "stop" with reason "sigint" drops the ctrl+c
   that stopped the recorder from its terminal.
 
-Each action's "frame" is the latest frame captured strictly before its first event.
+Each action's "frame" is the latest frame captured strictly before its first event. A pointer
+action also gets "frame_still": the latest frame before the pointer set off towards it, when
+one was grabbed at least STILL_AFTER s after the previous action ended. That is the screen the
+person decided on, and the one an agent sees: the target not yet hovered (a menu entry or
+button under the pointer is highlighted in "frame").
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ DRAG_THRESHOLD = 6.0  # logical px
 DOUBLE_CLICK_TIME = 0.5  # s between the presses
 DOUBLE_CLICK_DIST = 5.0  # logical px
 SCROLL_GAP = 0.6  # s
+STILL_AFTER = 0.1  # s after the previous action: its effect on the screen has been drawn
 CLICK_KINDS = {"left": "click", "right": "right_click", "middle": "middle_click"}
 COMBO_MODS = frozenset({"ctrl", "alt", "win"})
 
@@ -53,6 +58,8 @@ class _Builder:
         self.buttons: dict = {}  # button -> press info
         self.typing: dict | None = None
         self.scroll: dict | None = None
+        self.set_off: float | None = None  # first pointer move since the last action ended
+        self.last_end: float | None = None  # when the previous action's last event came
 
     # --- helpers ---------------------------------------------------------------------------
     def frame_before(self, t: float) -> str | None:
@@ -62,10 +69,25 @@ class _Builder:
     def norm(self, x, y) -> tuple[float, float]:
         return round(float(x) / self.w, 6), round(float(y) / self.h, 6)
 
-    def emit(self, action: dict, t_first: float) -> dict:
+    def emit(self, action: dict, t_first: float, approach: tuple | None = None) -> dict:
+        """approach: (when the pointer set off, when the action before ended or None)."""
         action["frame"] = self.frame_before(t_first)
+        if approach is not None:
+            set_off, prev_end = approach
+            i = bisect_left(self.frame_times, set_off)
+            if i > 0 and (prev_end is None or self.frame_times[i - 1] >= prev_end + STILL_AFTER):
+                action["frame_still"] = self.frame_names[i - 1]
         self.out.append(action)
         return action
+
+    def approach(self, t: float) -> tuple:
+        """For a pointer action starting at t: (when the pointer set off towards it, when the
+        action before it ended)."""
+        return (t if self.set_off is None else self.set_off, self.last_end)
+
+    def ended(self, t: float) -> None:
+        """An action's last event came at t: the next pointer move sets off towards another."""
+        self.set_off, self.last_end = None, t
 
     def mods_of(self, ev: dict) -> set:
         if "mods" in ev and ev["mods"] is not None:
@@ -91,7 +113,7 @@ class _Builder:
         if sc:
             x, y = self.norm(sc["x"], sc["y"])
             self.emit({"t": sc["t"], "t_end": sc["t_end"], "kind": "scroll", "x": x, "y": y,
-                       "dx": sc["dx"], "dy": sc["dy"], "ev": [sc["i0"], sc["i1"]]}, sc["t"])
+                       "dx": sc["dx"], "dy": sc["dy"], "ev": [sc["i0"], sc["i1"]]}, sc["t"], sc["approach"])
 
     def flush(self) -> None:
         self.flush_typing()
@@ -108,6 +130,8 @@ class _Builder:
         return [{"i": n, **{k: v for k, v in a.items() if not k.startswith("_")}} for n, a in enumerate(self.out)]
 
     def on_move(self, i, ev):
+        if self.set_off is None and not self.buttons:
+            self.set_off = ev["t"]
         for b in self.buttons.values():
             d = ((ev["x"] - b["x"]) ** 2 + (ev["y"] - b["y"]) ** 2) ** 0.5
             b["far"] = max(b["far"], d)
@@ -119,11 +143,13 @@ class _Builder:
         if ev["pressed"]:
             self.flush()
             self.buttons[button] = {"t": ev["t"], "x": ev["x"], "y": ev["y"], "far": 0.0, "i0": i,
-                                    "mods": [m for m in MODIFIERS if m in self.mods_of(ev)]}
+                                    "mods": [m for m in MODIFIERS if m in self.mods_of(ev)],
+                                    "approach": self.approach(ev["t"])}
             return
         press = self.buttons.pop(button, None)
         if press is None:  # pressed before recording started
             return
+        self.ended(ev["t"])
         far = max(press["far"], ((ev["x"] - press["x"]) ** 2 + (ev["y"] - press["y"]) ** 2) ** 0.5)
         x, y = self.norm(press["x"], press["y"])
         if far > DRAG_THRESHOLD:
@@ -148,11 +174,13 @@ class _Builder:
         if press["mods"]:
             action["mods"] = press["mods"]
         action["ev"] = [press["i0"], i]
-        self.emit(action, press["t"])
+        self.emit(action, press["t"], press["approach"])
 
     def on_scroll(self, i, ev):
         self.flush_typing()
         dx, dy = int(ev.get("dx", 0)), int(ev.get("dy", 0))
+        approach = self.approach(ev["t"])
+        self.ended(ev["t"])
         sc = self.scroll
         if sc and ev["t"] - sc["t_end"] <= SCROLL_GAP and _same_dir(sc, dx, dy):
             sc["dx"] += dx
@@ -162,7 +190,7 @@ class _Builder:
             return
         self.flush_scroll()
         self.scroll = {"t": ev["t"], "t_end": ev["t"], "x": ev["x"], "y": ev["y"], "dx": dx, "dy": dy,
-                       "i0": i, "i1": i}
+                       "i0": i, "i1": i, "approach": approach}
 
     def on_key(self, i, ev):
         code = ev.get("keycode")
@@ -173,6 +201,7 @@ class _Builder:
         key = ev.get("key")
         if not key:
             return
+        self.ended(ev["t"])
         if ident in self.keys and is_modifier(key):
             return  # auto-repeat of a held modifier
         mods = self.mods_of(ev)

@@ -85,6 +85,8 @@ class Recorder:
         self._events_file: JsonlWriter | None = None
         self._hotkey_down: set = set()
         self._masked: set = set()
+        self._held: set = set()  # mouse buttons down
+        self._setting_off = True  # the next pointer move (no button held) starts an approach
         self._started = self._stopped = False
         self._t0 = 0.0
         self._final_t: float | None = None
@@ -192,7 +194,7 @@ class Recorder:
         frames = dict(self._writer.written)
         self.events = read_jsonl(self.out_dir / "events.jsonl")  # not kept in memory while recording
         actions = events_to_actions(self.events, self.meta, frames)
-        used = {a["frame"] for a in actions if a.get("frame")}
+        used = {a[k] for a in actions for k in ("frame", "frame_still") if a.get(k)}
         final = max(frames, key=frames.get) if frames and self._final_t is not None else None
         if final is not None:
             used.add(final)
@@ -307,9 +309,28 @@ class Recorder:
                 self.frames_missing += 1
             else:
                 self._writer.submit(frame)
+        if self._sets_off(ev):  # the pointer sets off towards something: keep the still screen
+            frame = self._ring.before(t_abs)
+            if frame is not None:
+                self._writer.submit(frame)
         if ev["kind"] == "key" and self.redact_typing:
             self._redact(ev)
         self._write_event(ev)
+
+    def _sets_off(self, ev: dict) -> bool:
+        """True for the first pointer move (no button held) after an action's last event: the
+        frame before it is the screen the next pointer action was decided on (its
+        "frame_still", see recorder/actions.py)."""
+        kind = ev["kind"]
+        if kind == "button":
+            (self._held.add if ev.get("pressed") else self._held.discard)(ev.get("button"))
+            self._setting_off = self._setting_off or not ev.get("pressed")
+        elif kind in ("scroll", "key"):
+            self._setting_off = True
+        elif kind == "move" and self._setting_off and not self._held:
+            self._setting_off = False
+            return True
+        return False
 
     def _redact(self, ev: dict) -> None:
         """Typed text never reaches the disk: text keys become '*', also on release (combos

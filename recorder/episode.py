@@ -21,7 +21,9 @@ Event lines: {"t": seconds since start (when the X server saw it), "kind": ...}
 frames.jsonl lines: {"file": "000123.png", "t": capture-finished time, "w", "h"} (pixels).
 Action lines: {"i", "t" (first event), "t_end", "kind", "frame", "ev": [first, last event index]}
   with x, y (and x2, y2 for a drag) NORMALISED to 0..1 of the screen in meta.json; "frame" is
-  the file in frames/ grabbed last before the action's first event (None if there is none).
+  the file in frames/ grabbed last before the action's first event (None if there is none);
+  pointer actions may have "frame_still": the frame before the pointer set off towards them
+  (what the person decided on; see recorder/actions.py). `decision_frame(a)` picks.
   click, double_click, right_click, middle_click: button, count (2 = double, 3 = triple), x, y,
       mods (only when a modifier was held: ["ctrl"])
   drag: button, x, y -> x2, y2           scroll: x, y, dx, dy (wheel clicks, burst merged)
@@ -199,7 +201,17 @@ class Episode:
 
             actions = events_to_actions(events, meta, frames)
         actions = [a for a in actions if a.get("frame") is None or a["frame"] in frames]
+        for a in actions:
+            if a.get("frame_still") is not None and a["frame_still"] not in frames:
+                del a["frame_still"]
         return cls(path=path, meta=meta, events=events, actions=actions, frames=frames, truncated=truncated)
+
+
+def decision_frame(action: dict) -> str | None:
+    """The frame an action was decided on: the screen before the pointer set off towards it if
+    recorded (the target not yet hovered, as an agent sees it), else the one before its first
+    event."""
+    return action.get("frame_still") or action.get("frame")
 
 
 def find_episodes(paths) -> list[Path]:

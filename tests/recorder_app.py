@@ -69,6 +69,8 @@ def main(state_path, busy=False):
 
     button = tk.Button(root, text="Press me", bg="#808080", activebackground="#808080", width=20, height=3)
     button.place(x=100, y=80)
+    hover = tk.Button(root, text="Hover me", bg="#808080", activebackground="#c00000", width=20)
+    hover.place(x=100, y=170)  # turns red under the pointer, like a menu entry or a themed button
     entry = tk.Entry(root, width=40, font=("TkFixedFont", 14))
     entry.place(x=100, y=250)
     entry2 = tk.Entry(root, width=40, font=("TkFixedFont", 14))
@@ -103,7 +105,7 @@ def main(state_path, busy=False):
             return [w.winfo_rootx() + w.winfo_width() // 2, w.winfo_rooty() + w.winfo_height() // 2]
 
         state["widgets"] = {"button": centre(button), "entry": centre(entry), "entry2": centre(entry2),
-                            "canvas": centre(canvas)}
+                            "canvas": centre(canvas), "hover": centre(hover)}
         if busy_text:
             state["widgets"]["text"] = centre(busy_text[0])
         state["ready"] = True

@@ -1,5 +1,5 @@
 """events_to_actions on hand-written event lists: the rules a person would expect."""
-from recorder.actions import DOUBLE_CLICK_TIME, DRAG_THRESHOLD, SCROLL_GAP, events_to_actions
+from recorder.actions import DOUBLE_CLICK_TIME, DRAG_THRESHOLD, SCROLL_GAP, STILL_AFTER, events_to_actions
 
 META = {"screen": {"width": 1000, "height": 500}}
 
@@ -151,6 +151,23 @@ def test_each_action_gets_the_latest_frame_before_its_first_event():
     acts = events_to_actions(evs, META, frames)
     assert acts[0]["frame"] == "b.png"  # c.png was grabbed at the same instant: not "before"
     assert acts[1]["frame"] == "d.png"  # typing starts with the shift press at 1.6
+
+
+def test_pointer_actions_keep_the_frame_from_before_the_pointer_set_off():
+    frames = {"a.png": 0.1, "b.png": 0.5, "c.png": 0.9, "d.png": 1.45, "e.png": 2.0}
+    evs = (click(0.2, 10, 10)  # ends at 0.22; c.png is the first frame grabbed STILL_AFTER later
+           + [move(0.95, 20, 20), move(1.0, 30, 30)] + click(1.5, 30, 30)  # set off at 0.95
+           + [move(1.53, 40, 40)] + click(1.6, 40, 40)  # set off too soon after: no still frame
+           + tap(1.7, "enter", 36)
+           + [move(2.1, 50, 50)] + [btn(2.2, 50, 50, True), move(2.3, 90, 50), btn(2.4, 90, 50, False)])
+    acts = events_to_actions(evs, META, frames)
+    assert kinds(acts) == ["click", "click", "click", "key", "drag"]
+    assert acts[0]["frame_still"] == "a.png"  # the first action: no action before it
+    assert (acts[1]["frame"], acts[1]["frame_still"]) == ("d.png", "c.png")
+    assert acts[2]["frame"] == "d.png" and "frame_still" not in acts[2]
+    assert 1.45 < 1.52 + STILL_AFTER
+    assert "frame_still" not in acts[3]  # keys: nothing to hover
+    assert acts[4]["frame_still"] == "e.png"  # set off at 2.1; moves with the button held are the drag
 
 
 def test_pause_flushes_and_forgets_held_state():

@@ -154,6 +154,33 @@ def test_frame_before_a_click_shows_the_screen_before_that_click(session):
     assert ep.actions[2]["frame"] != ep.actions[3]["frame"]
 
 
+def test_a_pointer_action_keeps_the_screen_from_before_the_pointer_set_off(tmp_path, injector):
+    # The agent decides with the pointer elsewhere; the person's "frame" shows the target hovered.
+    RED = (0xC0, 0x00, 0x00)
+    with ProbeApp(tmp_path) as app:
+        hx, hy = app.widgets["hover"]
+        injector.move(hx + 300, hy + 300)
+        rec = recorder(tmp_path / "ep", hotkeys=False)
+        rec.start()
+        settle()
+        for i in range(1, 9):  # a person's approach: several motion events
+            injector.move(hx + 300 - 300 * i / 8, hy + 300 - 300 * i / 8)
+            time.sleep(0.03)
+        settle()
+        injector.click(hx, hy)
+        settle()
+        rec.stop(outcome="success")
+    ep = Episode.load(tmp_path / "ep")
+    (a,) = ep.actions
+
+    def colour(name):
+        with Image.open(ep.frame_path(name)) as im:
+            return im.convert("RGB").getpixel((int(hx) - 60, int(hy)))
+
+    assert colour(a["frame"]) == RED
+    assert colour(a["frame_still"]) == GREY
+
+
 def test_fidelity_summary_and_meta(session):
     s, ep = session["summary"], session["ep"]
     assert s["dropped_events"] == 0 and s["actions_without_frame"] == 0 and s["frame_write_errors"] == 0
@@ -163,7 +190,7 @@ def test_fidelity_summary_and_meta(session):
     assert ep.meta["screen"] == {"width": 1280, "height": 800} and ep.meta["pixel_scale"] == 1.0
     assert ep.meta["task"] == "probe"
     # unused frames were pruned: every stored frame belongs to an action
-    assert set(ep.frames) == {a["frame"] for a in ep.actions}
+    assert set(ep.frames) == {a[k] for a in ep.actions for k in ("frame", "frame_still") if a.get(k)}
     assert sorted(os.listdir(ep.path / "frames")) == sorted(ep.frames)
     # rebuilding the actions from the raw events gives the same actions
     rebuilt = Episode.load(ep.path, rebuild_actions=True).actions
