@@ -363,9 +363,9 @@ def augmented_view(step: Step, rng: np.random.Generator, strength: float = 1.0, 
 class NegativeMaker:
     """Negatives for a demonstrated step: a click moved onto another widget (detected boxes,
     other phases' click spots, the policy's own wrong peaks), onto a look-alike of its target, a
-    wrong key or text, a wrong order, a chunk from another phase of the task."""
+    wrong key or text, a wrong order, a chunk from another phase of the task, `done` too early."""
 
-    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase")
+    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase", "done")
 
     def __init__(self, steps_by_episode: dict, vocab: codec.Vocab, tol_px: float = 12.0):
         self.by_ep = steps_by_episode
@@ -503,6 +503,12 @@ class NegativeMaker:
             a, b = pairs[rng.integers(len(pairs))]
             kinds[[a, b]], pos[[a, b]] = kinds[[b, a]], pos[[b, a]]
             return kinds, pos
+        if kind == "done":
+            # stopping early: `done` on a screen where the workflow still has work to do (a last
+            # click that changed nothing leaves such a screen; the agent must not call it done)
+            if (kinds == codec.DONE).all():
+                return None
+            return np.full_like(kinds, codec.DONE), np.zeros_like(pos)
         if kind == "phase":
             others = [o for o in self.by_ep.get(step.episode, []) if o.index != step.index and not self._same(step, o)]
             if not others:
