@@ -2,6 +2,7 @@
 held-out evaluation, and one clear line for each kind of bad input."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -120,6 +121,23 @@ def test_failure_knows_where_the_click_should_have_gone(tmp_path):
     assert step.kinds[0] in codec.POINTER_TOKENS and step.index == meta["failed_at_action"]
     assert np.allclose(step.right, [x / 480, y / 300, (x + w) / 480, (y + h) / 300])
     assert not step.hit((step.right[:2] + step.right[2:]) / 2, 1.0)  # the right spot is not where it clicked
+
+
+def test_done_is_a_negative_on_every_screen_but_the_last(data):
+    # the impossible task: a click that hit nothing leaves a screen where the workflow is not
+    # over; `done` there must score low, so the agent abstains instead of claiming success
+    from models import codec, dataset
+
+    demos, _, _ = dataset.scan([data / "demos"], [])
+    le, vocab = demos[0], dataset.build_vocab(demos)
+    dataset.build(le, 0, vocab, 4, consensus=None)
+    maker = dataset.NegativeMaker({0: le.steps}, vocab)
+    rng = np.random.default_rng(0)
+    for step in le.steps:  # synthetic demos have no final screen: every step has work left
+        kinds, pos = maker.make(step, rng, "done")
+        assert (kinds == codec.DONE).all() and not pos.any()
+    final = dataclasses.replace(le.steps[-1], kinds=np.full_like(le.steps[-1].kinds, codec.DONE))
+    assert maker.make(final, rng, "done") is None  # on the final screen `done` is right
 
 
 def test_threshold_calibration():
