@@ -42,6 +42,8 @@ def describe(action: dict, size: tuple[int, int] | None = None) -> str:
         where = f"({action['x']:.3f}, {action['y']:.3f})"
     if k == "scroll":
         return f"scroll {'up' if action.get('dy', 0) > 0 else 'down'} {abs(action.get('dy', 0))} at {where}"
+    if action.get("dismiss"):
+        return f"dismiss the dialog: click at {where}"
     return f"{k.replace('_', '-')} at {where}"
 
 

@@ -118,6 +118,8 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
             rec.stop(outcome=outcome["outcome"], reason=outcome.get("reason"))
             off = _first_off_target(executor, target)
             wrong = failed_at[:1] + ([off[0]] if off else [])
+            if res.dismissed_at:
+                _mark_dismissed(Path(folder), [t - t0 for t in res.dismissed_at])
             if outcome["outcome"] == "failure" and wrong:
                 # the right target is known only when the off-target click is the first wrong action
                 right = off[1] if off and off[0] <= min(wrong) else None
@@ -195,7 +197,8 @@ def _first_off_target(executor, target: Target) -> tuple[float, list | None] | N
     from sandbox import tasks
 
     expected = [s.target for s in tasks.get(target.task).steps if s.kind in CLICK_KINDS]
-    for j, (t, name, shown) in enumerate(executor.landed):
+    landed = [e for e in executor.landed if e[1] != "popup_close"]  # closing the dialog: not a workflow step
+    for j, (t, name, shown) in enumerate(landed):
         if j < len(expected) and expected[j] not in shown:
             return None  # the app does not publish where that target is: cannot judge
         if j >= len(expected):
@@ -217,6 +220,23 @@ def _mark_failed_action(folder: Path, t_fail: float, right: list | None = None) 
     meta["failed_at_action"] = int(acts[-1]["i"])
     if right is not None:
         meta["right_target"] = [int(v) for v in right]
+    write_json_atomic(folder / "meta.json", meta)
+
+
+def _mark_dismissed(folder: Path, times: list[float]) -> None:
+    """dismissed_actions = the recorded actions that were the agent's dismissals of a dialog (the
+    first click at or after each, in recorder time): not steps of the workflow, the trainer
+    leaves them out (models/dataset.py)."""
+    from recorder.episode import read_jsonl, write_json_atomic
+
+    acts = read_jsonl(folder / "actions.jsonl")
+    marked = []
+    for t in times:
+        later = [a for a in acts if a.get("kind") == "click" and float(a["t"]) >= t - 0.005]
+        if later:
+            marked.append(int(later[0]["i"]))
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    meta["dismissed_actions"] = sorted(set(marked))
     write_json_atomic(folder / "meta.json", meta)
 
 

@@ -25,6 +25,10 @@ class RunResult:
     replans: int = 0
     executed: list = field(default_factory=list)
     abstain_image: str | None = None
+    dismissed_at: list = field(default_factory=list)  # time.monotonic() before each dismissal
+
+
+MAX_DISMISSALS = 3  # dialogs dismissed in a row before the agent gives up and asks a person
 
 
 def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, confirm=None,
@@ -38,6 +42,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
     done: list[int] = []  # tokens executed so far (the models see the last few)
     cursor = _cursor(executor, screen)
     skip_first = 0  # --confirm "skip": take the next best candidate instead
+    dismissals = 0  # dialogs dismissed since the last step of the workflow
 
     def finish(status, reason):
         res.status, res.reason, res.seconds = status, reason, time.monotonic() - t_start
@@ -77,6 +82,10 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
             for j, action in enumerate(chunk):
                 if action["kind"] == "done":
                     return finish("done", "the agent finished the workflow (done)")
+                if action.get("dismiss") and dismissals >= MAX_DISMISSALS:
+                    res.abstain_image = _save(frame, out_dir, "abstain.png")
+                    return finish("abstain", f"a dialog is still there after {dismissals} dismissals: "
+                                             "a person should look at it")
                 if j > 0:  # the rest of the chunk must still hold on the new screen
                     score = agent.recheck(frame, chunk[j:], cursor, done)
                     if score < agent.threshold:
@@ -90,15 +99,23 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                     return finish("limit", why)
                 if guard is not None:
                     guard.check(getattr(executor, "pointer", None))
+                if action.get("dismiss"):
+                    res.dismissed_at.append(time.monotonic())
                 executor.execute(action)
                 res.steps += 1
                 res.executed.append(action)
-                done.append(agent.token_of(action))
+                if action.get("dismiss"):
+                    dismissals += 1  # not a step of the workflow: the models' history stays as it was
+                else:
+                    dismissals = 0
+                    done.append(agent.token_of(action))
                 cursor = _cursor(executor, screen, cursor)
                 frame, _ = screen.settle(stop=stop)
                 ended = watch() if watch is not None else None
                 if ended:
                     return finish("app", ended)
+                if action.get("dismiss"):
+                    break  # decide afresh on what the dialog covered
     except SafetyStop as e:
         return finish("stopped", str(e))
     except KeyboardInterrupt:

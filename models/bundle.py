@@ -39,7 +39,7 @@ from recorder.errors import DeskactError
 
 from .codec import Vocab
 
-BUNDLE_FORMAT_VERSION = 2  # 2: the critic takes crops only of pointer slots (crops + crop_index)
+BUNDLE_FORMAT_VERSION = 3  # 2: the critic takes crops only of pointer slots; 3: the dismiss token
 MODEL_NAMES = ("policy", "critic")
 
 

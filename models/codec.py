@@ -8,8 +8,14 @@ crops the critic checks), `encode_chunk` / `decode_chunk`, and the cell grid of 
 Vocabulary (action tokens, one flat list; saved in bundle.json as "vocab"):
 
     0 done   1 click   2 double_click   3 right_click   4 middle_click   5 drag
-    6 scroll_up   7 scroll_down   then "key:<combo>" for each key combo of the demos, then
-    "type:<text>" for each typed text (by index: typed texts may become run-time variables).
+    6 scroll_up   7 scroll_down   8 dismiss   then "key:<combo>" for each key combo of the
+    demos, then "type:<text>" for each typed text (by index: typed texts may become run-time
+    variables).
+
+    `dismiss` is a click that closes an interruption (a notice dialog over the workflow); it is
+    not a step of the workflow, so the runtime keeps it out of the history the models see.
+    Demonstrations never contain it: the trainer learns it from synthetic dialogs
+    (models/interruptions.py).
 
     START = len(vocab) pads `prev_actions` (the last HISTORY executed tokens, most recent first)
     before anything was done: see `history`.
@@ -58,10 +64,13 @@ GRID_W, GRID_H = INPUT_W // CELL, INPUT_H // CELL  # 32 x 20 cells
 CROP_WINDOW = (448, 32)  # logical pixels around a pointer action the critic looks at closely (its row)
 CROP_SIZE = (448, 32)  # (w, h) of that crop: native resolution, labels readable
 
-FIXED_TOKENS = ("done", "click", "double_click", "right_click", "middle_click", "drag", "scroll_up", "scroll_down")
+FIXED_TOKENS = ("done", "click", "double_click", "right_click", "middle_click", "drag", "scroll_up", "scroll_down",
+                "dismiss")
 DONE = 0
-POINTER_TOKENS = frozenset(range(1, 8))
+POINTER_TOKENS = frozenset(range(1, 9))  # contiguous: the models test 1 <= token <= max
 DRAG = FIXED_TOKENS.index("drag")
+CLICK = FIXED_TOKENS.index("click")
+DISMISS = FIXED_TOKENS.index("dismiss")
 
 
 class CodecError(ValueError):
@@ -113,6 +122,8 @@ class Vocab:
         """Token id of an episode action (actions.jsonl row), or None if it has none (a
         horizontal-only scroll, a key or text not in the tables)."""
         kind = action.get("kind")
+        if action.get("dismiss"):
+            return DISMISS
         if kind == "scroll":
             dy = float(action.get("dy", 0) or 0)
             if dy == 0:
@@ -122,7 +133,7 @@ class Vocab:
             return self._index.get(f"key:{action.get('combo')}")
         if kind == "type":
             return self._index.get(f"type:{action.get('text')}")
-        if kind in FIXED_TOKENS and kind != "done":
+        if kind in FIXED_TOKENS and kind not in ("done", "dismiss"):
             return FIXED_TOKENS.index(kind)
         if kind == "done":
             return DONE
@@ -144,6 +155,8 @@ class Vocab:
             return {"kind": "type", "text": name[5:], "text_id": self.texts.index(name[5:])}
         if name == "done":
             return {"kind": "done"}
+        if name == "dismiss":  # executed as a plain click; the flag keeps it out of the history
+            return {"kind": "click", "x": x, "y": y, "dismiss": True}
         if name in ("scroll_up", "scroll_down"):
             return {"kind": "scroll", "x": x, "y": y, "dx": 0, "dy": scroll_clicks if name == "scroll_up" else -scroll_clicks}
         a = {"kind": name, "x": x, "y": y}

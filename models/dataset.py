@@ -103,7 +103,15 @@ def scan(paths, failure_paths=(), skip_bad: bool = False):
 
 def _tokenise(ep: Episode, role: str) -> LoadedEpisode:
     rows = []
+    # practice: the agent closing a dialog is not a step of the workflow, unless it was the wrong
+    # action (then it is labelled as the dismissal it was)
+    dismissed = set(ep.meta.get("dismissed_actions") or ())
+    failed = ep.meta.get("failed_at_action")
     for a in ep.actions:
+        if a.get("i") in dismissed:
+            if a.get("i") != failed:
+                continue
+            a = dict(a, dismiss=True)
         if a.get("kind") in ("scroll",) and not float(a.get("dy", 0) or 0):
             continue  # horizontal-only scroll: not in the vocabulary
         if a.get("kind") not in codec.FIXED_TOKENS + ("scroll", "key", "type"):
@@ -144,7 +152,7 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
         frames.append(decision_frame(a))
     le.tokens, le.positions, le.frames = toks, poss, frames
     if le.role == "failure":
-        le.fail_from = failure_index(le, consensus)
+        le.fail_from = failure_index(le, consensus, ids)
     sw, sh = int(le.meta["screen"]["width"]), int(le.meta["screen"]["height"])
     rects = le.meta.get("action_targets") if isinstance(le.meta.get("action_targets"), dict) else {}
     cursor = _first_pointer(le.episode)
@@ -205,10 +213,15 @@ def consensus_tokens(demos) -> list:
     return list(seqs.most_common(1)[0][0]) if seqs else []
 
 
-def failure_index(le: LoadedEpisode, consensus) -> int:
+def failure_index(le: LoadedEpisode, consensus, ids=None) -> int:
+    """The token index of the first wrong action: the one meta.json names (by its action "i"),
+    else the first that leaves the demonstrations' common sequence."""
     n = len(le.tokens)
-    fa = le.meta.get("fumble_action", le.meta.get("failed_at_action"))
-    if isinstance(fa, int) and 0 <= fa < n:
+    fa = le.meta.get("fumble_action")
+    fa = le.meta.get("failed_at_action") if fa is None else fa
+    if isinstance(fa, int) and ids is not None and fa in ids:
+        return ids.index(fa)
+    if isinstance(fa, int) and ids is None and 0 <= fa < n:
         return fa
     for j, t in enumerate(le.tokens):
         if consensus is not None and (j >= len(consensus) or consensus[j] != t):
@@ -363,9 +376,10 @@ def augmented_view(step: Step, rng: np.random.Generator, strength: float = 1.0, 
 class NegativeMaker:
     """Negatives for a demonstrated step: a click moved onto another widget (detected boxes,
     other phases' click spots, the policy's own wrong peaks), onto a look-alike of its target, a
-    wrong key or text, a wrong order, a chunk from another phase of the task, `done` too early."""
+    wrong key or text, a wrong order, a chunk from another phase of the task, `done` too early,
+    dismissing a dialog where there is none (models/interruptions.py)."""
 
-    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase", "done")
+    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase", "done", "dismiss")
 
     def __init__(self, steps_by_episode: dict, vocab: codec.Vocab, tol_px: float = 12.0):
         self.by_ep = steps_by_episode
@@ -502,6 +516,20 @@ class NegativeMaker:
                 return None
             a, b = pairs[rng.integers(len(pairs))]
             kinds[[a, b]], pos[[a, b]] = kinds[[b, a]], pos[[b, a]]
+            return kinds, pos
+        if kind == "dismiss":
+            # a `dismiss` on a screen with no dialog: at the demonstrated target or another widget
+            boxes = self._boxes(step)
+            if ptr_slots and (rng.random() < 0.5 or not len(boxes)):
+                p = pos[ptr_slots[0], :2].copy()
+            elif len(boxes):
+                b = boxes[rng.integers(len(boxes))]
+                p = (b[:2] + b[2:]) / 2
+            else:
+                return None
+            kinds = np.concatenate([[codec.DISMISS], kinds[:-1]]).astype(np.int64)
+            pos = np.concatenate([np.zeros((1, 4), np.float32), pos[:-1]]).astype(np.float32)
+            pos[0] = (*p, *p)
             return kinds, pos
         if kind == "done":
             # stopping early: `done` on a screen where the workflow still has work to do (a last

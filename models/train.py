@@ -15,6 +15,7 @@ deterministic algorithms, single-threaded data preparation, a fixed thread count
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -32,7 +33,7 @@ from recorder.episode import write_json_atomic
 from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
-from . import codec, dataset
+from . import codec, dataset, interruptions
 from .candidates import Decider, match_exemplars, policy_candidates
 from .critic import Critic, CriticConfig
 from .export import export_and_check
@@ -49,6 +50,7 @@ class TrainConfig:
     augment: float = 1.0  # augmentation strength 0..1
     crop_slots: int | None = None  # chunk slots that get a native-resolution crop for the critic (default: all)
     max_exemplars_per_phase: int = 4
+    interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
     critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
@@ -84,6 +86,8 @@ class TrainConfig:
             bad("holdout", "must be within 0..1")
         if not 0.0 <= self.augment <= 1.0:
             bad("augment", "must be within 0..1")
+        if not 0.0 <= self.interruptions <= 1.0:
+            bad("interruptions", "must be within 0..1")
         if not self.tolerance_px > 0:
             bad("tolerance_px", "must be > 0")
         if not self.lr > 0:
@@ -104,10 +108,16 @@ def _noop(stage, step, total, info):
 
 
 # ----- tensors -------------------------------------------------------------------------------------
-def policy_batch(steps, rng, n, strength):
+def policy_batch(steps, rng, n, strength, interrupt: float = 0.0):
+    """interrupt: the share of samples with a notice drawn over the screen, labelled: dismiss it,
+    then the demonstrated chunk (models/interruptions.py)."""
     imgs, curs, prevs, kinds, poss = [], [], [], [], []
     for i in rng.integers(len(steps), size=n):
         s = steps[i]
+        if interrupt and rng.random() < interrupt:
+            s, dialog = interruptions.interrupt(s, rng, notice=True)
+            k, p = interruptions.dismissing(s, dialog)
+            s = dataclasses.replace(s, kinds=k, pos=p)
         img, cur, pos = dataset.augmented_view(s, rng, strength)
         imgs.append(img), curs.append(cur), prevs.append(s.prev), kinds.append(s.kinds), poss.append(pos)
     return (torch.from_numpy(np.stack(imgs)), torch.from_numpy(np.stack(curs)),
@@ -156,8 +166,32 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         return add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
                          1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
 
+    def add_interruption(s):
+        """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
+        through it, dismissing at its message or elsewhere, or `done` are negatives. A question:
+        every one of those, its buttons included, is a negative (a person must answer it)."""
+        d_step, dialog = interruptions.interrupt(s, rng)
+        m = add_screen(d_step)
+        negs = [add_chunk(d_step, m, s.kinds, s.pos, 0.0, -1.0)]
+        for where in (dialog.text, (rng.uniform(0, 1), rng.uniform(0, 1))):
+            k, p = interruptions.dismissing(s, dialog)
+            p[0] = (*where, *where)
+            negs.append(add_chunk(d_step, m, k, p, 0.0, 0.0))
+        if not (s.kinds == codec.DONE).all():
+            negs.append(add_chunk(d_step, m, np.full_like(s.kinds, codec.DONE), np.zeros_like(s.pos), 0.0, -1.0))
+        if dialog.notice:
+            k, p = interruptions.dismissing(s, dialog)
+            p[0] += np.tile(rng.uniform(-3, 3, 2) / np.asarray(s.screen), 2).astype(np.float32)  # anywhere on the button
+            groups.append((add_chunk(d_step, m, k, p, 1.0, 1.0), negs))
+        else:
+            for b in range(len(dialog.buttons)):
+                add_chunk(d_step, m, *interruptions.dismissing(s, dialog, b), 0.0, 0.0)
+
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
+        if cfg.interruptions and rng.random() < cfg.interruptions:
+            add_interruption(train_steps[rng.integers(len(train_steps))])
+            continue
         # screens where a pointer action comes next are where the critic's judgment matters most
         pool = pointer_first if pointer_first and rng.random() < 0.5 else train_steps
         s = pool[rng.integers(len(pool))]
@@ -484,7 +518,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         policy.train()
         ema = None
         for step in range(cfg.steps):
-            img, cur, prev, kinds, pos = policy_batch(train_steps, rng, cfg.batch_size, cfg.augment)
+            img, cur, prev, kinds, pos = policy_batch(train_steps, rng, cfg.batch_size, cfg.augment, cfg.interruptions)
             loss, parts = policy_loss(policy(img, cur, prev), kinds, pos, pcfg)
             ema = _optimiser_step(opt, policy, loss, step, cfg.steps, cfg.lr, ema, history, "policy")
             info = {"loss": ema}

@@ -25,8 +25,8 @@ ACTIONS = [
 def test_vocab_tables_and_tokens():
     v = codec.Vocab.build(ACTIONS)
     assert v.keys == ["ctrl+s", "enter"] and v.texts == ["alice", "héllo €"]
-    assert v.tokens[:8] == list(codec.FIXED_TOKENS)
-    assert v.tokens[8:] == ["key:ctrl+s", "key:enter", "type:alice", "type:héllo €"]
+    assert v.tokens[:9] == list(codec.FIXED_TOKENS)
+    assert v.tokens[9:] == ["key:ctrl+s", "key:enter", "type:alice", "type:héllo €"]
     assert v.start == len(v)
     assert [v.name(v.token(a)) if v.token(a) is not None else None for a in ACTIONS] == [
         "click", "type:alice", "key:ctrl+s", "drag", "scroll_down", None, "type:héllo €", "key:enter"]

@@ -1,0 +1,141 @@
+"""Interruptions: synthetic dialogs for training, and the runtime's `dismiss` on a real popup."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models import codec, interruptions
+
+
+def test_a_drawn_notice_has_one_button_inside_it_and_changes_nothing_outside():
+    from models.dataset import Step
+
+    rng = np.random.default_rng(0)
+    gray = np.full((800, 1280), 40, np.uint8)
+    small = np.full((codec.INPUT_H, codec.INPUT_W, 3), 40, np.uint8)
+    kinds, pos = codec.encode_chunk([1, 9], [(0.3, 0.4, 0.3, 0.4), (0, 0, 0, 0)], 4)
+    step = Step(episode=0, index=0, small=small, gray=gray, scale=1.0, screen=(1280, 800),
+                cursor=np.zeros(2, np.float32), prev=np.zeros(3, np.int64), kinds=kinds, pos=pos)
+    seen = set()
+    for _ in range(20):
+        s2, d = interruptions.interrupt(step, rng)
+        seen.add(d.notice)
+        x0, y0, x1, y1 = d.box
+        assert len(d.buttons) == (1 if d.notice else 2)
+        for bx, by in d.buttons + [d.text]:
+            assert x0 < bx < x1 and y0 < by < y1
+        changed = np.argwhere(s2.gray != 40)
+        assert changed.size and changed[:, 1].min() >= round(x0 * 1280) and changed[:, 1].max() < round(x1 * 1280)
+        assert changed[:, 0].min() >= round(y0 * 800) and changed[:, 0].max() < round(y1 * 800)
+        assert (s2.small != 40).any() and (step.gray == 40).all()  # the step itself is untouched
+        k, p = interruptions.dismissing(s2, d)
+        assert k.tolist() == [codec.DISMISS, 1, 9, codec.DONE] and tuple(p[0, :2]) == pytest.approx(d.buttons[0])
+        assert np.allclose(p[1], pos[0])
+    assert seen == {True, False}  # notices and questions
+
+
+def test_a_dismissal_is_a_click_that_the_vocabulary_knows_apart():
+    v = codec.Vocab()
+    a = v.action(codec.DISMISS, (0.5, 0.25, 0.5, 0.25))
+    assert a == {"kind": "click", "x": 0.5, "y": 0.25, "dismiss": True}
+    assert v.token(a) == codec.DISMISS and v.token({"kind": "click", "x": 0.5, "y": 0.25}) == codec.CLICK
+    assert codec.DISMISS in codec.POINTER_TOKENS
+
+
+def test_practice_leaves_the_agents_dismissals_out_of_training(tmp_path):
+    from models import dataset
+    from models.synthetic import make_episode
+
+    ep = make_episode(tmp_path / "p", 3, size=(480, 300))
+    meta = json.loads((ep / "meta.json").read_text())
+    acts = [json.loads(line) for line in (ep / "actions.jsonl").read_text().splitlines()]
+    clicks = [a["i"] for a in acts if a["kind"] == "click"]
+    (demos_before, _, _) = dataset.scan([ep], [])
+    meta["dismissed_actions"] = clicks[:1]
+    (ep / "meta.json").write_text(json.dumps(meta))
+    (demos_after, _, _) = dataset.scan([ep], [])
+    assert [a["i"] for a in demos_after[0].steps] == [a["i"] for a in demos_before[0].steps if a["i"] != clicks[0]]
+    # a dismissal that was the wrong action stays, as a dismissal
+    meta.update(outcome="failure", failed_at_action=clicks[0])
+    (ep / "meta.json").write_text(json.dumps(meta))
+    (_, fails, _) = dataset.scan([], [ep])
+    le = fails[0]
+    vocab = dataset.build_vocab(fails)
+    dataset.build(le, 0, vocab, 4)
+    (step,) = le.steps
+    assert step.kinds[0] == codec.DISMISS
+
+
+class _Scripted:
+    """An agent that proposes what the test says (the runner is under test, not the models)."""
+
+    threshold = 0.5
+
+    def __init__(self, plan):
+        self.plan, self.seen = plan, []
+
+    def decide(self, frame, cursor, done, skip=0):
+        from agent.decide import Decision
+
+        self.seen.append(list(done))
+        chunk = self.plan(len(self.seen))
+        return Decision(chunk, 1.0, [{"actions": chunk, "score": 1.0, "source": "test"}])
+
+    def recheck(self, *a):
+        return 1.0
+
+    def token_of(self, action):
+        return codec.Vocab().token(action)
+
+
+def _popup_seed(task="signin"):
+    from sandbox import perturb, tasks
+
+    return next(s for s in range(100) if perturb.draw("popup", s, tasks.get(task).n_phases).popup_phase == 0)
+
+
+@pytest.mark.x11
+def test_the_runner_dismisses_a_real_popup_without_counting_it_as_a_step(no_leaks):
+    from agent.executor import LiveExecutor
+    from agent.runner import run_loop
+    from agent.safety import Limits
+    from agent.screen import Screen
+    from recorder.platform.x11 import Injector, driving
+    from sandbox.harness import TaskSession
+
+    with TaskSession("signin", seed=_popup_seed(), perturb_spec="popup") as s, driving(s.display):
+        x, y, w, h = s.wait_target("popup_close")
+        W, H = s.screen
+        close = {"kind": "click", "x": (x + w / 2) / W, "y": (y + h / 2) / H, "dismiss": True}
+        agent = _Scripted(lambda n: [close, {"kind": "type", "text": "never typed"}] if n == 1 else [{"kind": "done"}])
+        screen = Screen(display=s.display)
+        res = run_loop(agent, screen, LiveExecutor(screen.logical_size, Injector(display=s.display)),
+                       Limits(10, 30), notify=lambda m: None)
+        shown = s.targets()
+        snap = s.snapshot()
+    assert "popup_close" not in shown and not snap.get("popup")  # the dialog is gone
+    assert res.status == "done" and len(res.dismissed_at) == 1 and res.executed[0].get("dismiss")
+    assert agent.seen == [[], []]  # the history the models see is as if no dialog had been there
+    assert len(res.executed) == 1  # after a dismissal the agent looks again: the rest was not typed
+
+
+@pytest.mark.x11
+def test_the_runner_gives_up_when_a_dialog_will_not_go_away(no_leaks, tmp_path):
+    from agent.executor import LiveExecutor
+    from agent.runner import MAX_DISMISSALS, run_loop
+    from agent.safety import Limits
+    from agent.screen import Screen
+    from recorder.platform.x11 import Injector, driving
+    from sandbox.harness import TaskSession
+
+    with TaskSession("signin", seed=_popup_seed(), perturb_spec="popup") as s, driving(s.display):
+        s.wait_target("popup_close")
+        miss = {"kind": "click", "x": 0.95, "y": 0.95, "dismiss": True}  # off the dialog: it stays
+        agent = _Scripted(lambda n: [miss])
+        screen = Screen(display=s.display)
+        res = run_loop(agent, screen, LiveExecutor(screen.logical_size, Injector(display=s.display)),
+                       Limits(20, 30), notify=lambda m: None, out_dir=tmp_path)
+    assert res.status == "abstain" and "dismissals" in res.reason and res.abstain_image
+    assert len(res.dismissed_at) == MAX_DISMISSALS
