@@ -91,6 +91,31 @@ def snap_candidates(cands, boxes: np.ndarray, screen) -> None:
                 break
 
 
+def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, limit: int = 4) -> list:
+    """For each candidate that starts by dismissing a dialog: the same chunk dismissing at each
+    button-sized widget within `radius` logical px of that point (at most `limit`, nearest
+    first). The pointer head places a click within about a cell (40 px at 1280x800); demonstrated
+    clicks are refined by exemplars, a dialog's button by the widgets around the guess, and the
+    critic chooses."""
+    out = []
+    if not len(boxes):
+        return out
+    sw, sh = screen
+    size = (boxes[:, 2:] - boxes[:, :2]) * np.array([sw, sh])
+    button = (size[:, 0] >= 16) & (size[:, 0] <= 240) & (size[:, 1] >= 12) & (size[:, 1] <= 60)
+    centres = ((boxes[:, :2] + boxes[:, 2:]) / 2)[button]
+    for c in cands:
+        if c.kinds[0] != codec.DISMISS:
+            continue
+        d = np.hypot((centres[:, 0] - c.pos[0, 0]) * sw, (centres[:, 1] - c.pos[0, 1]) * sh)
+        for i in np.argsort(d)[:limit]:
+            if d[i] <= radius:
+                pos = c.pos.copy()
+                pos[0] = (*centres[i], *centres[i])
+                out.append(Candidate(c.kinds.copy(), pos, c.source + ":near"))
+    return out
+
+
 def slot_xy(logits, offset, cell=None) -> tuple[float, float]:
     """(N,), (N, 2) of one slot -> normalised position of `cell` (default: the best)."""
     cell = int(np.argmax(logits)) if cell is None else int(cell)
@@ -100,7 +125,8 @@ def slot_xy(logits, offset, cell=None) -> tuple[float, float]:
 def policy_candidates(out, k_points: int = 5, k_kinds: int = 2) -> list[Candidate]:
     """Policy outputs of ONE sample (kind_logits (K,V), point_logits (K,N), point_offset (K,N,2),
     end_logits, end_offset) -> candidates: the argmax chunk, its first pointer slot moved to the
-    next peaks, and the runner-up first token."""
+    next peaks, the runner-up first token, and when the kind head gives `dismiss` a chance, a
+    dismissal at each peak of the first slot followed by the chunk."""
     kind_logits, pl, po, el, eo = (np.asarray(a) for a in out)
     K = kind_logits.shape[0]
     kinds = kind_logits.argmax(-1).astype(np.int64)
@@ -121,10 +147,18 @@ def policy_candidates(out, k_points: int = 5, k_kinds: int = 2) -> list[Candidat
             cands.append(Candidate(kinds.copy(), p, f"policy:peak{rank}"))
     probs = softmax(kind_logits[0])
     for t in np.argsort(-probs)[1:k_kinds]:
-        if probs[t] > 0.02:
+        if probs[t] > 0.02 and t != codec.DISMISS:
             k2 = kinds.copy()
             k2[0] = t
             cands.append(Candidate(k2, _mask(k2, pos), "policy:kind"))
+    if kinds[0] != codec.DISMISS and probs[codec.DISMISS] > 0.02:
+        # the policy sees what may be a dialog: dismiss it at each of the first slot's peaks, then
+        # carry on with its chunk (the chunk a dismissal was learnt with, models/interruptions.py)
+        for rank, cell in enumerate(codec.top_cells(pl[0], k_points), start=1):
+            k2 = np.concatenate([[codec.DISMISS], kinds[:-1]]).astype(np.int64)
+            p = np.concatenate([np.zeros((1, 4), np.float32), pos[:-1]]).astype(np.float32)
+            p[0, :2] = p[0, 2:] = codec.cell_to_xy(cell, po[0, cell])
+            cands.append(Candidate(k2, _mask(k2, p), f"policy:dismiss{rank}"))
     return cands
 
 
@@ -286,8 +320,10 @@ class Decider:
             matches = match_exemplars(gray, self.exemplars_for(phase), scale)
             cands += exemplar_candidates(cands[0], matches, phase, limit=2 * n)
         h, w = gray.shape
-        snap_candidates(cands, widget_boxes(gray, scale), (w / scale, h / scale))
-        return unique(cands)[:n]
+        boxes, screen = widget_boxes(gray, scale), (w / scale, h / scale)
+        snap_candidates(cands, boxes, screen)
+        cands = unique(cands)
+        return unique(cands[:n] + nearby_dismissals(cands[:n], boxes, screen))[:n + 4]
 
     def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
                n: int = 16, use_exemplars: bool = True) -> list[Candidate]:

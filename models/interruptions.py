@@ -128,8 +128,15 @@ def interrupt(step, rng: np.random.Generator, notice: bool | None = None):
     import cv2
 
     ptr = [k for k in range(len(step.kinds)) if step.kinds[k] in codec.POINTER_TOKENS]
-    near = step.pos[ptr[0], :2] if ptr else None
-    patch, (x0, y0), dialog = draw(rng, step.screen, step.scale, near, notice)
+    target = step.pos[ptr[0], :2] if ptr else None
+    # half the dialogs cover where the workflow acts next, half open elsewhere over the screen
+    # (then only the whole screen, not the crop around a click, shows that something is in the way)
+    near = target if target is not None and rng.random() < 0.5 else None
+    for _ in range(8):
+        patch, (x0, y0), dialog = draw(rng, step.screen, step.scale, near, notice)
+        b = dialog.box
+        if near is not None or target is None or not (b[0] <= target[0] <= b[2] and b[1] <= target[1] <= b[3]):
+            break
     gray = step.gray.copy()
     ph, pw = patch.shape[:2]
     gray[y0:y0 + ph, x0:x0 + pw] = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)

@@ -74,3 +74,46 @@ def test_two_fields_a_row_apart_are_both_found():
     ex = [(_crop(g, 295, 121), {"scale": 1.0, "token": CLICK, "phase": 0})]
     ys = {round(m["y"] * 800 / 4) * 4 for m in match_exemplars(g, ex)}
     assert any(abs(y - 121) <= 4 for y in ys) and any(abs(y - 152) <= 4 for y in ys), ys
+
+
+def _outputs(first_kind_probs: dict, peaks, K=4, V=12):
+    """Policy outputs of one sample: slot-0 kind probabilities and pointer peaks (cells) given."""
+    kind = np.full((K, V), -20.0, np.float32)
+    kind[1:, codec.DONE] = 0.0
+    for t, p in first_kind_probs.items():
+        kind[0, t] = np.log(p)
+    pl = np.full((K, codec.GRID_W * codec.GRID_H), -10.0, np.float32)
+    for rank, cell in enumerate(peaks):
+        pl[:, cell] = 5.0 - rank
+    zeros = np.zeros((K, codec.GRID_W * codec.GRID_H, 2), np.float32)
+    return kind, pl, zeros, pl.copy(), zeros
+
+
+def test_a_possible_dialog_adds_a_dismissal_at_each_peak_before_the_chunk():
+    from models.candidates import policy_candidates
+
+    peaks = [5, 200, 400]
+    cands = policy_candidates(_outputs({CLICK: 0.9, codec.DISMISS: 0.1}, peaks), k_points=3)
+    dismiss = [c for c in cands if c.source.startswith("policy:dismiss")]
+    assert len(dismiss) == 3 and cands[0].kinds[0] == CLICK
+    for c, cell in zip(dismiss, peaks):
+        assert c.kinds.tolist() == [codec.DISMISS, CLICK, codec.DONE, codec.DONE]
+        assert np.allclose(c.pos[0, :2], codec.cell_to_xy(cell)) and np.allclose(c.pos[1], cands[0].pos[0])
+    assert not any(c.kinds[0] == codec.DISMISS and c.source == "policy:kind" for c in cands)
+    # no sign of a dialog: no dismissals
+    plain = policy_candidates(_outputs({CLICK: 0.99, codec.DISMISS: 0.001}, peaks), k_points=3)
+    assert not any(codec.DISMISS in c.kinds for c in plain)
+
+
+def test_a_dismissal_near_a_button_is_also_tried_on_the_button():
+    from models.candidates import nearby_dismissals, widget_boxes
+
+    g = _screen({"Close": (400, 260), "Far away": (900, 600)})
+    guess = _chunk([codec.DISMISS, CLICK, codec.DONE, codec.DONE], [[400 / 1280, 225 / 800] * 2, [0.2, 0.2, 0.2, 0.2]] + [[0] * 4] * 2)
+    near = nearby_dismissals([guess], widget_boxes(g, 1.0), (1280, 800))
+    assert near, "the button 35 px below the guess is offered"
+    x, y = near[0].pos[0, :2] * [1280, 800]
+    assert abs(x - 400) <= 3 and abs(y - 260) <= 3
+    assert near[0].kinds.tolist() == guess.kinds.tolist() and np.allclose(near[0].pos[1:], guess.pos[1:])
+    assert all(abs(c.pos[0, 0] * 1280 - 900) > 100 for c in near)  # not the far one
+    assert nearby_dismissals([_chunk([CLICK] * 4, [[400 / 1280, 225 / 800] * 2] * 4)], widget_boxes(g, 1.0), (1280, 800)) == []
