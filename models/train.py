@@ -168,7 +168,8 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
 
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
-        through it, dismissing at its message or elsewhere, or `done` are negatives. A question:
+        through it, dismissing at its message or elsewhere, a plain click on its button, or
+        `done` are negatives. A question:
         every one of those, its buttons included, is a negative (a person must answer it)."""
         d_step, dialog = interruptions.interrupt(s, rng)
         m = add_screen(d_step)
@@ -180,6 +181,11 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         if not (s.kinds == codec.DONE).all():
             negs.append(add_chunk(d_step, m, np.full_like(s.kinds, codec.DONE), np.zeros_like(s.pos), 0.0, -1.0))
         if dialog.notice:
+            # a plain click on its button closes it too, but as a step of the workflow: the
+            # history the models see would be one step ahead (the agent must use `dismiss`)
+            k, p = interruptions.dismissing(s, dialog)
+            k[0] = codec.CLICK
+            negs.append(add_chunk(d_step, m, k, p, 0.0, -1.0))
             k, p = interruptions.dismissing(s, dialog)
             p[0] += np.tile(rng.uniform(-3, 3, 2) / np.asarray(s.screen), 2).astype(np.float32)  # anywhere on the button
             groups.append((add_chunk(d_step, m, k, p, 1.0, 1.0), negs))
