@@ -169,8 +169,8 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
         through it, dismissing at its message or elsewhere, a plain click on its button, or
-        `done` are negatives. A question:
-        every one of those, its buttons included, is a negative (a person must answer it)."""
+        `done` are negatives. A question: every one of those, its buttons included, is a
+        negative (a person must answer it)."""
         d_step, dialog = interruptions.interrupt(s, rng)
         m = add_screen(d_step)
         negs = [add_chunk(d_step, m, s.kinds, s.pos, 0.0, -1.0)]
