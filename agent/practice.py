@@ -118,8 +118,9 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
             rec.stop(outcome=outcome["outcome"], reason=outcome.get("reason"))
             off = _first_off_target(executor, target)
             wrong = failed_at[:1] + ([off[0]] if off else [])
-            if res.dismissed_at:
-                _mark_dismissed(Path(folder), [t - t0 for t in res.dismissed_at])
+            closed = getattr(executor, "closed_popup", [])
+            if closed:
+                _mark_dismissed(Path(folder), [t - t0 for t in closed])
             if outcome["outcome"] == "failure" and wrong:
                 # the right target is known only when the off-target click is the first wrong action
                 right = off[1] if off and off[0] <= min(wrong) else None
@@ -173,17 +174,21 @@ class _TargetWitness:
     def __init__(self, inner, session):
         self._inner, self._session = inner, session
         self.landed: list[tuple[float, str | None, dict]] = []  # (time just after it, target hit, targets shown)
+        self.closed_popup: list[float] = []  # time just before each dismissal that closed the distracting popup
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
     def execute(self, action: dict) -> None:
         targets = self._session.targets() if action.get("kind") in CLICK_KINDS else None
+        t0 = time.monotonic()
         self._inner.execute(action)
         if targets is not None:
             x, y = self._inner.point(action["x"], action["y"])
             hit = [(r[2] * r[3], n) for n, r in targets.items() if r[0] <= x <= r[0] + r[2] and r[1] <= y <= r[1] + r[3]]
             self.landed.append((time.monotonic(), min(hit)[1] if hit else None, targets))
+            if action.get("dismiss") and self.landed[-1][1] == "popup_close":
+                self.closed_popup.append(t0)
 
 
 def _first_off_target(executor, target: Target) -> tuple[float, list | None] | None:
@@ -224,9 +229,12 @@ def _mark_failed_action(folder: Path, t_fail: float, right: list | None = None) 
 
 
 def _mark_dismissed(folder: Path, times: list[float]) -> None:
-    """dismissed_actions = the recorded actions that were the agent's dismissals of a dialog (the
-    first click at or after each, in recorder time): not steps of the workflow, the trainer
-    leaves them out (models/dataset.py)."""
+    """dismissed_actions = the recorded actions that closed the sandbox's distracting popup with
+    `dismiss` (the first click at or after each time, in recorder time): not steps of the
+    workflow, the trainer leaves them out (models/dataset.py). Only these: an exploring agent
+    also "dismisses" menu entries and buttons, which are workflow steps all the same (dropping
+    them left successful rollouts with steps missing). On a user's own app nothing says what a
+    dismissal hit, so none is marked."""
     from recorder.episode import read_jsonl, write_json_atomic
 
     acts = read_jsonl(folder / "actions.jsonl")

@@ -139,3 +139,27 @@ def test_the_runner_gives_up_when_a_dialog_will_not_go_away(no_leaks, tmp_path):
                        Limits(20, 30), notify=lambda m: None, out_dir=tmp_path)
     assert res.status == "abstain" and "dismissals" in res.reason and res.abstain_image
     assert len(res.dismissed_at) == MAX_DISMISSALS
+
+
+@pytest.mark.x11
+def test_practice_marks_only_the_dismissals_that_closed_the_popup(no_leaks):
+    # an exploring agent also "dismisses" workflow widgets: those stay steps of the workflow
+    from agent.executor import LiveExecutor
+    from agent.practice import _TargetWitness
+    from recorder.platform.x11 import Injector, driving
+    from sandbox.harness import TaskSession
+
+    with TaskSession("signin", seed=_popup_seed(), perturb_spec="popup") as s, driving(s.display):
+        W, H = s.screen
+        ex = _TargetWitness(LiveExecutor(s.screen, Injector(display=s.display)), s)
+
+        def centre(name):
+            x, y, w, h = s.wait_target(name)
+            return (x + w / 2) / W, (y + h / 2) / H
+
+        x, y = centre("popup_close")
+        ex.execute({"kind": "click", "x": x, "y": y, "dismiss": True})
+        x, y = centre("username")
+        ex.execute({"kind": "click", "x": x, "y": y, "dismiss": True})
+    assert [name for _, name, _ in ex.landed] == ["popup_close", "username"]
+    assert len(ex.closed_popup) == 1 and ex.closed_popup[0] < ex.landed[0][0]
