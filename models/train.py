@@ -50,7 +50,7 @@ class TrainConfig:
     augment: float = 1.0  # augmentation strength 0..1
     crop_slots: int | None = None  # chunk slots that get a native-resolution crop for the critic (default: all)
     max_exemplars_per_phase: int = 4
-    interruptions: float = 0.2  # share of policy samples and critic screens with a synthetic dialog drawn over them
+    interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
     critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
