@@ -25,7 +25,6 @@ class RunResult:
     replans: int = 0
     executed: list = field(default_factory=list)
     abstain_image: str | None = None
-    dismissed_at: list = field(default_factory=list)  # time.monotonic() before each dismissal
 
 
 MAX_DISMISSALS = 3  # dialogs dismissed in a row before the agent gives up and asks a person
@@ -99,8 +98,6 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                     return finish("limit", why)
                 if guard is not None:
                     guard.check(getattr(executor, "pointer", None))
-                if action.get("dismiss"):
-                    res.dismissed_at.append(time.monotonic())
                 executor.execute(action)
                 res.steps += 1
                 res.executed.append(action)

@@ -155,9 +155,7 @@ def policy_candidates(out, k_points: int = 5, k_kinds: int = 2) -> list[Candidat
         # the policy sees what may be a dialog: dismiss it at each of the first slot's peaks, then
         # carry on with its chunk (the chunk a dismissal was learnt with, models/interruptions.py)
         for rank, cell in enumerate(codec.top_cells(pl[0], k_points), start=1):
-            k2 = np.concatenate([[codec.DISMISS], kinds[:-1]]).astype(np.int64)
-            p = np.concatenate([np.zeros((1, 4), np.float32), pos[:-1]]).astype(np.float32)
-            p[0, :2] = p[0, 2:] = codec.cell_to_xy(cell, po[0, cell])
+            k2, p = codec.prepend(kinds, pos, codec.DISMISS, codec.cell_to_xy(cell, po[0, cell]))
             cands.append(Candidate(k2, _mask(k2, p), f"policy:dismiss{rank}"))
     return cands
 

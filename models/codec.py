@@ -193,6 +193,15 @@ def encode_chunk(tokens, positions, chunk_size: int):
     return kinds, pos
 
 
+def prepend(kinds, pos, token: int, xy) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk with a pointer action `token` at normalised xy put first (its last slot drops
+    off): a dismissal, then what the chunk was going to do."""
+    k = np.concatenate([[token], np.asarray(kinds)[:-1]]).astype(np.int64)
+    p = np.concatenate([np.zeros((1, 4), np.float32), np.asarray(pos, np.float32)[:-1]]).astype(np.float32)
+    p[0] = (xy[0], xy[1], xy[0], xy[1])
+    return k, p
+
+
 def decode_chunk(kinds, pos, vocab: Vocab, scroll_clicks: int = 3) -> list[dict]:
     """kinds (K,), pos (K, 4) -> actions, stopping after the first done (included)."""
     out = []

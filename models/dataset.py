@@ -527,10 +527,7 @@ class NegativeMaker:
                 p = (b[:2] + b[2:]) / 2
             else:
                 return None
-            kinds = np.concatenate([[codec.DISMISS], kinds[:-1]]).astype(np.int64)
-            pos = np.concatenate([np.zeros((1, 4), np.float32), pos[:-1]]).astype(np.float32)
-            pos[0] = (*p, *p)
-            return kinds, pos
+            return codec.prepend(kinds, pos, codec.DISMISS, p)
         if kind == "done":
             # stopping early: `done` on a screen where the workflow still has work to do (a last
             # click that changed nothing leaves such a screen; the agent must not call it done)

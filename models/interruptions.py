@@ -151,7 +151,4 @@ def interrupt(step, rng: np.random.Generator, notice: bool | None = None):
 
 def dismissing(step, dialog: Dialog, button: int = 0):
     """(kinds, pos): dismiss the dialog with one of its buttons, then the demonstrated chunk."""
-    kinds = np.concatenate([[codec.DISMISS], step.kinds[:-1]]).astype(np.int64)
-    pos = np.concatenate([np.zeros((1, 4), np.float32), step.pos[:-1]]).astype(np.float32)
-    pos[0] = (*dialog.buttons[button], *dialog.buttons[button])
-    return kinds, pos
+    return codec.prepend(step.kinds, step.pos, codec.DISMISS, dialog.buttons[button])
