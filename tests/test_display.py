@@ -132,14 +132,15 @@ def test_ending_the_holder_process_leaves_no_xvfb(how, use_with, no_leaks):
             os.killpg(xvfb_pid, signal.SIGKILL)
 
 
-def test_sigkill_of_a_task_holder_leaves_no_xvfb_and_no_app(no_leaks):
+def test_sigkill_of_a_task_holder_leaves_no_xvfb_and_no_app(no_leaks, tmp_path):
     """kill -9 runs no handler at all: the kernel ends the holder's Xvfb and task app
-    (PR_SET_PDEATHSIG, sandbox/procs.py), so practice interrupted the hard way leaks nothing."""
+    (PR_SET_PDEATHSIG, sandbox/procs.py), so practice interrupted the hard way leaves no process.
+    (Files cannot be cleaned up after kill -9: the session's work folder is the test's own.)"""
     code = ("import sys; sys.path.insert(0, {root!r})\n"
             "from sandbox.harness import TaskSession\n"
-            "s = TaskSession('signin', seed=1).start()\n"
+            "s = TaskSession('signin', seed=1, workdir={wd!r}).start()\n"
             "print(s.vdisplay.pid, s.proc.pid, flush=True)\n"
-            "sys.stdin.read()\n").format(root=str(ROOT))
+            "sys.stdin.read()\n").format(root=str(ROOT), wd=str(tmp_path / "task"))
     child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     xvfb_pid, app_pid = map(int, child.stdout.readline().split())
