@@ -116,6 +116,30 @@ def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, li
     return out
 
 
+def widget_candidates(base: Candidate, boxes: np.ndarray, screen, limit: int = 12) -> list[Candidate]:
+    """The policy's chunk with its first pointer action moved onto each widget on screen (the
+    widget-sized boxes, nearest the policy's guess first, at most `limit`). Under a changed layout
+    the pointer head points where the target used to be and the exemplars may no longer match;
+    the critic reads each widget's row at native resolution and judges what it is. A dismissal
+    is left alone (nearby_dismissals moves those)."""
+    ptr = [k for k in range(len(base.kinds)) if base.kinds[k] in codec.POINTER_TOKENS]
+    if not ptr or base.kinds[ptr[0]] == codec.DISMISS or not len(boxes):
+        return []
+    s, (sw, sh) = ptr[0], screen
+    size = (boxes[:, 2:] - boxes[:, :2]) * np.array([sw, sh])
+    ok = (size[:, 0] >= 12) & (size[:, 0] <= 320) & (size[:, 1] >= 10) & (size[:, 1] <= 80)
+    centres = ((boxes[:, :2] + boxes[:, 2:]) / 2)[ok]
+    d = np.hypot((centres[:, 0] - base.pos[s, 0]) * sw, (centres[:, 1] - base.pos[s, 1]) * sh)
+    out = []
+    for i in np.argsort(d, kind="stable")[:limit]:
+        kinds, pos = base.kinds.copy(), base.pos.copy()
+        pos[s, :2] = centres[i]
+        if kinds[s] != codec.DRAG:  # a drag keeps its drop point
+            pos[s, 2:] = pos[s, :2]
+        out.append(Candidate(kinds, pos, "widget"))
+    return out
+
+
 def slot_xy(logits, offset, cell=None) -> tuple[float, float]:
     """(N,), (N, 2) of one slot -> normalised position of `cell` (default: the best)."""
     cell = int(np.argmax(logits)) if cell is None else int(cell)
@@ -309,9 +333,10 @@ class Decider:
 
     def candidates(self, image: np.ndarray, gray: np.ndarray, cursor, prev_actions, scale: float = 1.0,
                    phase: int | None = None, n: int = 16, use_exemplars: bool = True,
-                   proposed: list[Candidate] | None = None) -> list[Candidate]:
+                   proposed: list[Candidate] | None = None, widgets: int = 12) -> list[Candidate]:
         """The policy's candidates (`proposed`, if the caller has run the policy already), then
-        exemplar matches, snapped to widgets, repeats dropped, at most n."""
+        exemplar matches, snapped to widgets, repeats dropped, at most n; then dismissals at the
+        buttons near a proposed one, and the policy's chunk on each of `widgets` widgets."""
         cands = [Candidate(c.kinds.copy(), c.pos.copy(), c.source) for c in proposed] if proposed else \
             self.propose(image, cursor, prev_actions)[0]
         if use_exemplars and self.exemplars:
@@ -321,7 +346,9 @@ class Decider:
         boxes, screen = widget_boxes(gray, scale), (w / scale, h / scale)
         snap_candidates(cands, boxes, screen)
         cands = unique(cands)
-        return unique(cands[:n] + nearby_dismissals(cands[:n], boxes, screen))[:n + 4]
+        spread = widget_candidates(cands[0], boxes, screen, widgets)
+        snap_candidates(spread, boxes, screen)
+        return unique(cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread)[:n + 4 + widgets]
 
     def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
                n: int = 16, use_exemplars: bool = True) -> list[Candidate]:

@@ -117,3 +117,30 @@ def test_a_dismissal_near_a_button_is_also_tried_on_the_button():
     assert near[0].kinds.tolist() == guess.kinds.tolist() and np.allclose(near[0].pos[1:], guess.pos[1:])
     assert all(abs(c.pos[0, 0] * 1280 - 900) > 100 for c in near)  # not the far one
     assert nearby_dismissals([_chunk([CLICK] * 4, [[400 / 1280, 225 / 800] * 2] * 4)], widget_boxes(g, 1.0), (1280, 800)) == []
+
+
+def test_the_chunk_is_also_tried_on_every_widget_nearest_first():
+    # a changed layout: the policy points where "Sign in" used to be; every widget is offered
+    # (its first click moved there, the rest of the chunk kept) and the critic reads which is which
+    from models.candidates import Decider, widget_boxes, widget_candidates
+
+    g = _screen({"User": (300, 200), "Sign in": (700, 500), "Sign up": (300, 500)})
+    boxes = widget_boxes(g, 1.0)
+    rest = [[0.5, 0.5, 0.5, 0.5]] + [[0] * 4] * 2
+    guess = _chunk([CLICK, CLICK, codec.DONE, codec.DONE], [[320 / 1280, 230 / 800] * 2] + rest)
+    spread = widget_candidates(guess, boxes, (1280, 800), limit=12)
+    centres = [tuple(np.round(c.pos[0, :2] * [1280, 800])) for c in spread]
+    for x, y in ((300, 200), (700, 500), (300, 500)):
+        assert any(abs(cx - x) <= 4 and abs(cy - y) <= 4 for cx, cy in centres), (x, y, centres)
+    assert all(c.kinds.tolist() == guess.kinds.tolist() and np.allclose(c.pos[1:], guess.pos[1:]) for c in spread)
+    assert np.hypot(*(spread[0].pos[0, :2] - [300 / 1280, 200 / 800]) * [1280, 800]) <= 60  # nearest first
+    assert len(widget_candidates(guess, boxes, (1280, 800), limit=2)) == 2
+    # no pointer action first, or a dismissal first: nothing to move
+    typing = _chunk([codec.DONE] * 4, [[0] * 4] * 4)
+    assert widget_candidates(typing, boxes, (1280, 800)) == []
+    dismiss = _chunk([codec.DISMISS, CLICK, codec.DONE, codec.DONE], [[320 / 1280, 230 / 800] * 2] + rest)
+    assert widget_candidates(dismiss, boxes, (1280, 800)) == []
+    # a drag keeps its drop point
+    drag = _chunk([codec.DRAG, codec.DONE, codec.DONE, codec.DONE], [[320 / 1280, 230 / 800, 0.9, 0.9]] + [[0] * 4] * 3)
+    assert all(np.allclose(c.pos[0, 2:], [0.9, 0.9]) for c in widget_candidates(drag, boxes, (1280, 800)))
+    assert Decider.candidates.__defaults__[-1] == 12  # the runtime's default spread
