@@ -162,9 +162,12 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         return len(labels) - 1
 
     def add_positive(s, m):
-        """The demonstrated chunk; its crop label only where a pointer action comes first."""
-        return add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
-                         1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
+        """The demonstrated chunk, half the time with a later action off (the label is about the
+        first action: dataset.NegativeMaker); its crop label only where a pointer action comes first."""
+        k, p = s.kinds, negmaker.positive_jitter(s, rng)
+        if rng.random() < 0.5:
+            k, p = negmaker.later_noise(s, k, p, rng)
+        return add_chunk(s, m, k, p, 1.0, 1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
 
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
