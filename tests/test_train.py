@@ -43,7 +43,7 @@ def test_tiny_run_gives_valid_bundle(bundle):
     assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "policy.onnx", "policy.pt"]
     assert b.chunk_size == 4 and "alice" in b.vocab.texts and b.vocab.keys == ["enter"]
     assert 0.0 < b.abstain_threshold < 1.0
-    assert meta["input"]["width"] == 256 and meta["crop"]["slots"] == 4  # every slot of the chunk
+    assert meta["input"]["width"] == 256 and meta["crop"]["slots"] == 1  # the first action only (TrainConfig.crop_slots)
     assert all(v <= 1e-4 for v in meta["onnx_parity_max_abs_diff"].values())
     ev = meta["evaluation"]
     for k in ("click_accuracy", "decision_click_accuracy", "kind_accuracy", "critic_auc"):
