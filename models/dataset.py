@@ -377,13 +377,7 @@ class NegativeMaker:
     """Negatives for a demonstrated step: a click moved onto another widget (detected boxes,
     other phases' click spots, the policy's own wrong peaks), onto a look-alike of its target, a
     wrong key or text, a wrong order, a chunk from another phase of the task, `done` too early,
-    dismissing a dialog where there is none (models/interruptions.py).
-
-    Every negative gets the chunk's FIRST action wrong, and `later_noise` makes positives whose
-    later actions are off: the critic judges the action about to be done. The runtime does one
-    action at a time and asks the critic again before each later one (runner: re-check), so a
-    chunk whose later clicks point where a moved widget used to be must not sink a right first
-    action (under a changed layout they nearly always do)."""
+    dismissing a dialog where there is none (models/interruptions.py)."""
 
     KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase", "done", "dismiss")
 
@@ -430,12 +424,7 @@ class NegativeMaker:
         return float(np.hypot(*d)) > factor * self.tol_px
 
     def _outside_target(self, step: Step, p, truth) -> bool:
-        """p is not on the widget of the true point: not in the recorded target rectangle of the
-        first action (when truth is that action's point and the episode knows it; a wide field
-        holds smaller boxes, its text), nor in the smallest detected box around truth."""
-        t = step.target
-        if t is not None and np.allclose(truth[:2], step.pos[0, :2]) and t[0] <= p[0] <= t[2] and t[1] <= p[1] <= t[3]:
-            return False
+        """p is not in the smallest detected box around the true point (the same widget)."""
         boxes = self._boxes(step)
         inside = (boxes[:, 0] <= truth[0]) & (truth[0] <= boxes[:, 2]) & (boxes[:, 1] <= truth[1]) & (truth[1] <= boxes[:, 3])
         if inside.any():
@@ -483,11 +472,11 @@ class NegativeMaker:
         """-> (kinds, pos) of a negative chunk for this step, or None if that kind does not apply."""
         kinds, pos = step.kinds.copy(), step.pos.copy()
         kind = kind or self.KINDS[rng.integers(len(self.KINDS))]
-        ptr_slots = [0] if kinds[0] in codec.POINTER_TOKENS else []  # the first action is what is judged
+        ptr_slots = [k for k in range(len(kinds)) if kinds[k] in codec.POINTER_TOKENS]
         if kind == "moved" and ptr_slots:
-            slot = 0
+            slot = ptr_slots[0] if rng.random() < 0.8 else ptr_slots[rng.integers(len(ptr_slots))]
             hard = [p for p in self.hard.get(id(step), []) if self._outside_target(step, p, pos[slot, :2])]
-            pts = hard if hard and rng.random() < 0.6 else self.moved_points(step, slot)
+            pts = hard if hard and slot == ptr_slots[0] and rng.random() < 0.6 else self.moved_points(step, slot)
             if pts and rng.random() < 0.85:
                 p = pts[rng.integers(len(pts))]
                 p = np.array(p) + rng.normal(0, 0.3, 2) * step.tol(self.tol_px)
@@ -500,13 +489,14 @@ class NegativeMaker:
                     return None
             return self._moved_to(step, kinds, pos, slot, np.clip(p, 0, 1), rng)
         if kind == "lookalike" and ptr_slots:
-            slot = 0
+            slot = ptr_slots[0] if rng.random() < 0.7 else ptr_slots[rng.integers(len(ptr_slots))]
             pts = self.lookalikes(step, slot)
             if not pts:
                 return None
             return self._moved_to(step, kinds, pos, slot, np.asarray(pts[rng.integers(len(pts))]), rng)
         if kind == "token":
-            slot = 0
+            slots = [k for k in range(len(kinds)) if kinds[k] != codec.DONE] or [0]
+            slot = slots[rng.integers(len(slots))]
             alt = [t for t in range(len(self.vocab)) if t != kinds[slot]]
             same_family = [t for t in alt if self.vocab.tokens[t].split(":")[0] == self.vocab.tokens[kinds[slot]].split(":")[0]]
             pool = same_family if (same_family and rng.random() < 0.7) else alt
@@ -521,7 +511,7 @@ class NegativeMaker:
             return kinds, pos
         if kind == "order":
             n = int((kinds != codec.DONE).sum())
-            pairs = [(0, b) for b in range(1, n) if kinds[0] != kinds[b] or self._far(step, pos[0], pos[b])]
+            pairs = [(a, b) for a in range(n) for b in range(a + 1, n) if kinds[a] != kinds[b] or self._far(step, pos[a], pos[b])]
             if not pairs:
                 return None
             a, b = pairs[rng.integers(len(pairs))]
@@ -545,43 +535,18 @@ class NegativeMaker:
                 return None
             return np.full_like(kinds, codec.DONE), np.zeros_like(pos)
         if kind == "phase":
-            others = [o for o in self.by_ep.get(step.episode, []) if o.index != step.index and not self._same_first(step, o)]
+            others = [o for o in self.by_ep.get(step.episode, []) if o.index != step.index and not self._same(step, o)]
             if not others:
                 return None
             o = others[rng.integers(len(others))]
             return o.kinds.copy(), o.pos.copy()
         return None
 
-    def _same_first(self, a: Step, b: Step) -> bool:
-        if a.kinds[0] != b.kinds[0]:
+    def _same(self, a: Step, b: Step) -> bool:
+        if not np.array_equal(a.kinds, b.kinds):
             return False
-        return a.kinds[0] not in codec.POINTER_TOKENS or not self._far(a, a.pos[0], b.pos[0], 1.0)
-
-    def later_noise(self, step: Step, kinds, pos, rng: np.random.Generator):
-        """A positive's chunk with one later action off (a click moved onto another widget, or
-        another key or text): the first action is still right, which is all the label says."""
-        kinds, pos = kinds.copy(), pos.copy()
-        later = [k for k in range(1, len(kinds)) if kinds[k] != codec.DONE]
-        if not later:
-            return kinds, pos
-        k = later[rng.integers(len(later))]
-        if kinds[k] in codec.POINTER_TOKENS:
-            boxes = self._boxes(step)
-            if len(boxes) and rng.random() < 0.85:
-                b = boxes[rng.integers(len(boxes))]
-                p = (b[:2] + b[2:]) / 2
-            else:
-                p = rng.uniform(0.02, 0.98, 2)
-            pos[k, :2] = p
-            if kinds[k] != codec.DRAG:
-                pos[k, 2:] = p
-        else:
-            family = self.vocab.tokens[kinds[k]].split(":")[0]
-            alt = [t for t in range(len(self.vocab)) if t != kinds[k] and t not in codec.POINTER_TOKENS
-                   and t != codec.DONE and self.vocab.tokens[t].split(":")[0] == family]
-            if alt:
-                kinds[k] = alt[rng.integers(len(alt))]
-        return kinds, pos
+        ptr = np.isin(a.kinds, list(codec.POINTER_TOKENS))
+        return not any(self._far(a, a.pos[k], b.pos[k], 1.0) for k in np.flatnonzero(ptr))
 
     def negatives(self, step: Step, rng: np.random.Generator, n: int) -> list:
         """-> [(kinds, pos, kind of negative)]"""

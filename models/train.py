@@ -48,11 +48,7 @@ class TrainConfig:
     skip_bad: bool = False  # train on the good episodes, list the bad ones
     tolerance_px: float = 12.0  # a click is right within this many logical pixels
     augment: float = 1.0  # augmentation strength 0..1
-    # chunk slots that get a native-resolution crop for the critic. One: the critic judges the
-    # action about to be done; a later slot's crop is cut from the current screen, where its
-    # target often is not yet (a menu item before the menu opens), and cropping it taught the
-    # critic to reject right chunks (export_menu: demonstrated chunk 0.001, its first action alone 0.98)
-    crop_slots: int = 1
+    crop_slots: int | None = None  # chunk slots that get a native-resolution crop for the critic (default: all)
     max_exemplars_per_phase: int = 4
     interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
     # --- optimisation ---
@@ -76,6 +72,8 @@ class TrainConfig:
         def bad(name, why):
             raise ValueError(f"TrainConfig.{name} {why}, got {getattr(self, name)!r}")
 
+        if self.crop_slots is None:
+            self.crop_slots = self.chunk_size
         for name in ("chunk_size", "steps", "batch_size", "critic_groups", "val_every", "threads", "crop_slots"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
@@ -164,12 +162,9 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         return len(labels) - 1
 
     def add_positive(s, m):
-        """The demonstrated chunk, half the time with a later action off (the label is about the
-        first action: dataset.NegativeMaker); its crop label only where a pointer action comes first."""
-        k, p = s.kinds, negmaker.positive_jitter(s, rng)
-        if rng.random() < 0.5:
-            k, p = negmaker.later_noise(s, k, p, rng)
-        return add_chunk(s, m, k, p, 1.0, 1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
+        """The demonstrated chunk; its crop label only where a pointer action comes first."""
+        return add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
+                         1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
 
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
