@@ -144,3 +144,47 @@ def test_the_chunk_is_also_tried_on_every_widget_nearest_first():
     drag = _chunk([codec.DRAG, codec.DONE, codec.DONE, codec.DONE], [[320 / 1280, 230 / 800, 0.9, 0.9]] + [[0] * 4] * 3)
     assert all(np.allclose(c.pos[0, 2:], [0.9, 0.9]) for c in widget_candidates(drag, boxes, (1280, 800)))
     assert Decider.candidates.__defaults__[-1] == 12  # the runtime's default spread
+
+
+def _menu_over_list() -> tuple[np.ndarray, dict]:
+    """A Tk-like context menu (items with no frame of their own, text 5 px from its border) over a
+    list whose rows run under it: the screen the rename task shows."""
+    from PIL import Image, ImageDraw
+
+    from models.synthetic import _font
+
+    img = Image.new("L", (1280, 800), 236)
+    d = ImageDraw.Draw(img)
+    font = _font(13)
+    d.rectangle([100, 150, 390, 360], fill=255, outline=120)
+    for i, name in enumerate(["photo_0412.jpg", "report_draft_v2.docx", "agenda.docx", "readme.md",
+                              "contract_signed.pdf", "invoice_0457.pdf", "notes.txt"]):
+        d.text((103, 160 + 18 * i), name, fill=20, font=font)
+    d.rectangle([236, 190, 330, 280], fill=217, outline=255)
+    items = {}
+    for i, label in enumerate(["Open", "Rename…", "Delete", "Properties"]):
+        y = 196 + 21 * i
+        d.text((241, y), label, fill=20, font=font)
+        items[label] = (270, y + 8)
+    return np.asarray(img), items
+
+
+def test_each_menu_item_is_a_widget_of_its_own():
+    # without lines of text the whole menu was one box: a click on "Delete" was the same target
+    # as one on "Rename…" to snapping and to the critic's negatives
+    from models.candidates import box_at, snap_point, widget_boxes
+
+    g, items = _menu_over_list()
+    boxes = widget_boxes(g, 1.0)
+    rows = {}
+    for label, (x, y) in items.items():
+        b = box_at(boxes, (x / 1280, y / 800), (1280, 800))
+        assert b is not None, label
+        x0, y0, x1, y1 = b * [1280, 800, 1280, 800]
+        assert y1 - y0 <= 24 and y0 - 2 <= y <= y1 + 2, (label, b * [1280, 800, 1280, 800])
+        assert x0 >= 234, f"{label}: joined with the list row behind the menu ({x0:.0f})"
+        rows[label] = snap_point(boxes, (x / 1280, y / 800), (1280, 800))
+    ys = sorted(r[1] * 800 for r in rows.values())
+    assert min(np.diff(ys)) >= 15, ys  # four different targets, one per item
+    # frames only (exemplar crops): the menu is still one box there
+    assert len(widget_boxes(g, 1.0, text=False)) < len(boxes)
