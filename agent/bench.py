@@ -75,6 +75,7 @@ class BenchConfig:
 
 def run_bench(cfg: BenchConfig, log=print) -> dict:
     from sandbox.demos import record_demo
+    from sandbox.perturb import IMPOSSIBLE
 
     from .practice import Target, run_many
 
@@ -107,6 +108,10 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
         if set("DF") & set(cfg.methods):
             t0 = time.monotonic()
             changes = [p for p in cfg.perturbations if p != "all"] or ["none"]
+            if cfg.impossible_episodes:
+                # practice meets a removed target too (its own seeds): a look-alike clicked where
+                # the target is gone is the failure that teaches the critic to stop
+                changes.append(IMPOSSIBLE)
             jobs = [dict(bundle=str(bundles["C"]), target=Target(task=task, perturb=changes[i % len(changes)]),
                          seed=PRACTICE_SEED + i, folder=str(root / "practice" / f"{task}-p{PRACTICE_SEED + i:05d}"),
                          explore=cfg.explore) for i in range(cfg.practice_episodes)]
@@ -149,7 +154,7 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
                     labels.append((m, change))
         if "D" in cfg.methods:
             for e in range(cfg.impossible_episodes):
-                jobs.append(dict(bundle=str(bundles["D"]), target=Target(task=task, perturb="missing"),
+                jobs.append(dict(bundle=str(bundles["D"]), target=Target(task=task, perturb=IMPOSSIBLE),
                                  seed=EVAL_SEED + e))
                 labels.append(("D", "impossible"))
         for (m, change), r in zip(labels, run_many(jobs, cfg.parallel)):
