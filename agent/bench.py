@@ -8,7 +8,7 @@ Methods (see README "Benchmark"):
   B policy     the policy alone (its best chunk, no critic, never abstains)
   C critic     policy + critic trained on synthetic negatives only
   D practised  policy + critic retrained with practice (failed rollouts as negatives, successful
-               ones as demonstrations on changed screens)
+               ones as demonstrations on changed screens; practice also meets the removed target)
   E 2N demos   a policy trained on twice the demonstrations, no critic
   F N+fails    the policy on N demos + a critic trained on N failed practice runs
 
