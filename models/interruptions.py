@@ -7,10 +7,7 @@ dialogs over demo screens so that
   with the demonstrated chunk;
 - the critic learns that dismissing a notice is right, and that clicking through a dialog,
   dismissing where there is no notice, or answering a question (a dialog with two buttons: a
-  choice a person must make) is wrong, and so is pressing the only button of a dialog when that
-  button aborts something ("Cancel", "Discard": a workflow's own dialog whose button to go on
-  is missing looks like a notice, but its Cancel is not a way to close a notice). With only
-  wrong candidates, the agent abstains.
+  choice a person must make) is wrong. With only wrong candidates, the agent abstains.
 
 Dialogs are drawn generically (random size, place, colours, fonts, words and labels), not as
 any one app draws them. numpy, OpenCV and Pillow only.
@@ -28,7 +25,6 @@ NOTICE_LABELS = ("OK", "Close", "Dismiss", "Got it", "Continue", "Not now", "Lat
                  "Remind me later", "Ok", "Done reading")
 QUESTIONS = (("Yes", "No"), ("Save", "Don't save"), ("Install", "Cancel"), ("Delete", "Keep"), ("Allow", "Deny"),
              ("Restart now", "Cancel"), ("Replace", "Skip"), ("Sign out", "Stay"), ("Discard", "Go back"))
-ABORTS = ("Cancel", "Stop", "Abort", "Discard", "Delete", "Quit", "Sign out", "Uninstall")
 WORDS = ("a new version of this app is available it will be installed the next time you start update your "
          "settings were saved connection lost tip of the day did you know that you can press keep working "
          "changes synced storage is almost full license expires soon please restart to finish installing "
@@ -40,7 +36,7 @@ FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSans
 class Dialog:
     box: tuple  # normalised (x0, y0, x1, y1) on the screen
     buttons: list  # normalised (x, y) centres of its buttons, left to right
-    notice: bool  # one button that acknowledges: dismissing is safe; else a question, or an abort
+    notice: bool  # one button: dismissing is safe; else a question a person must answer
     text: tuple  # normalised (x, y) on its message: not a place to click
 
 
@@ -83,12 +79,7 @@ def draw(rng: np.random.Generator, screen, scale: float = 1.0, near=None, notice
     width = lambda t, f=font: int(measure.textlength(t, font=f))  # noqa: E731
     lines = [" ".join(rng.choice(WORDS, size=int(rng.integers(3, 8)))).capitalize() + rng.choice([".", "", "!"])
              for _ in range(int(rng.integers(1, 4)))]
-    if notice:
-        labels = [str(rng.choice(NOTICE_LABELS))]
-    elif rng.random() < 0.4:  # one button, but it aborts: not a notice
-        labels = [str(rng.choice(ABORTS))]
-    else:
-        labels = list(QUESTIONS[int(rng.integers(len(QUESTIONS)))])
+    labels = [str(rng.choice(NOTICE_LABELS))] if notice else list(QUESTIONS[int(rng.integers(len(QUESTIONS)))])
     bpad, bh = round(rng.integers(10, 22) * s), round(fs * s * rng.uniform(1.7, 2.3))
     bws = [width(t) + 2 * bpad for t in labels]
     title = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 4)))).title() if rng.random() < 0.4 else None
