@@ -34,11 +34,8 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def widget_boxes(gray: np.ndarray, scale: float, text: bool = True) -> np.ndarray:
-    """Rough boxes of things one could click (edges -> contours), normalised (x0, y0, x1, y1).
-    text: also each line of text (text_lines): a menu's or a list's items have no frame of their
-    own, and without them the whole menu is one widget, so "Delete" and "Rename…" were the same
-    target to the critic's training and to snapping."""
+def widget_boxes(gray: np.ndarray, scale: float) -> np.ndarray:
+    """Rough boxes of things one could click (edges -> contours), normalised (x0, y0, x1, y1)."""
     import cv2
 
     h, w = gray.shape
@@ -52,51 +49,7 @@ def widget_boxes(gray: np.ndarray, scale: float, text: bool = True) -> np.ndarra
         x, y, bw, bh = cv2.boundingRect(c)
         if 10 <= bw * s <= 500 and 8 <= bh * s <= 120:
             out.append((x * 2 / w, y * 2 / h, (x + bw) * 2 / w, (y + bh) * 2 / h))
-    boxes = np.array(out, dtype=np.float32).reshape(-1, 4)
-    return np.concatenate([boxes, text_lines(small, scale)]) if text else boxes
-
-
-def text_lines(small: np.ndarray, scale: float, max_h: float = 24.0) -> np.ndarray:
-    """Boxes of the lines of text on a half-resolution grayscale screen, normalised: strong
-    gradients minus long straight lines (frames, borders), joined along each line; a block of
-    lines that touch (descenders over the next row) is cut where its row profile is thin."""
-    import cv2
-
-    h, w = small.shape
-    g = small.astype(np.int16)
-    dy = np.zeros_like(g)
-    dx = np.zeros_like(g)
-    dy[1:] = np.abs(g[1:] - g[:-1])
-    dx[:, 1:] = np.abs(g[:, 1:] - g[:, :-1])
-    ink = ((dy > 30) | (dx > 30)).astype(np.uint8)
-    # a straight edge this long (half-res px) is a frame or a border, never a glyph: along x for a
-    # horizontal edge, along y for a vertical one (a line of text has no such run)
-    n = max(12, round(30 * scale))
-    lines = cv2.morphologyEx((dy > 30).astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, n), np.uint8)) | \
-        cv2.morphologyEx((dx > 30).astype(np.uint8), cv2.MORPH_OPEN, np.ones((n, 1), np.uint8))
-    # letters and words of a line joined, but never across a border (a menu's items and the list
-    # behind the menu are separate lines)
-    glyphs = cv2.dilate(ink & (1 - lines), np.ones((1, 5), np.uint8)) & (1 - cv2.dilate(lines, np.ones((3, 3), np.uint8)))
-    contours, _ = cv2.findContours(glyphs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    s = 2.0 / scale  # half-res pixels -> logical pixels
-    out = []
-    for c in contours:
-        x, y, bw, bh = cv2.boundingRect(c)
-        if not 8 <= bw * s <= 500:
-            continue
-        spans = [(0, bh)] if bh * s <= max_h else _row_spans(glyphs[y:y + bh, x:x + bw])
-        for a, b in spans:
-            if 6 <= (b - a) * s <= max_h:
-                out.append(((x - 1) / w, (y + a - 1) / h, (x + bw + 1) / w, (y + b + 1) / h))
-    return np.clip(np.array(out, dtype=np.float32).reshape(-1, 4), 0, 1)
-
-
-def _row_spans(mask: np.ndarray, frac: float = 0.2) -> list[tuple[int, int]]:
-    """(top, bottom) of each run of rows holding more than `frac` of the fullest row's pixels."""
-    prof = mask.sum(1)
-    on = np.concatenate([[False], prof > max(1, frac * prof.max()), [False]])
-    edges = np.flatnonzero(on[1:] != on[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return np.array(out, dtype=np.float32).reshape(-1, 4)
 
 
 def box_at(boxes: np.ndarray, xy, screen, max_size=(320, 80), largest: bool = False):

@@ -233,11 +233,10 @@ def failure_index(le: LoadedEpisode, consensus, ids=None) -> int:
 def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float) -> np.ndarray:
     """Native-resolution uint8 crop of the widget under normalised (x, y): its detected box and
     EXEMPLAR_MARGIN logical pixels around it, or EXEMPLAR_WINDOW centred on the point where no
-    widget-sized box is found (frames only, not lines of text: a button's label alone would also
-    match a heading that says the same). Tight on purpose: what lies around a widget (its neighbours, the
+    widget-sized box is found. Tight on purpose: what lies around a widget (its neighbours, the
     window's edge) is what a layout change moves, so it must not be what matching looks for."""
     h, w = gray.shape[:2]
-    box = box_at(widget_boxes(gray, scale, text=False), (x, y), (w / scale, h / scale), max_size=EXEMPLAR_MAX, largest=True)
+    box = box_at(widget_boxes(gray, scale), (x, y), (w / scale, h / scale), max_size=EXEMPLAR_MAX, largest=True)
     if box is None:
         ww, wh = round(EXEMPLAR_WINDOW[0] * scale), round(EXEMPLAR_WINDOW[1] * scale)
         cx, cy = x, y
