@@ -21,6 +21,12 @@ from .steps import Step
 
 POINTER_KINDS = ("click", "double_click", "right_click", "drag", "scroll")
 MIN_SETTLE = 0.05  # seconds after an action at least (fresh() waits for the app itself)
+# ... when a recorder is listening (sandbox/demos.py): long enough for it (10 frames/s) to grab
+# a still frame at least STILL_AFTER (0.1 s) after the action ended and before the pointer sets
+# off, the screen the next action was decided on. At 0.05 s a speed-4 demo often had none, so
+# its frame was the hovered one, differently each run, and two recordings of the same seeds
+# trained different bundles (the end-to-end test's flakiness).
+RECORDED_SETTLE = 0.3
 
 
 class DemoError(DeskactError):
@@ -29,12 +35,13 @@ class DemoError(DeskactError):
 
 def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None, speed: float = 1.0,
                 observe=None, steps=None, on_popup=None, target_timeout: float = 5.0,
-                outcome_timeout: float = 3.0) -> dict:
+                outcome_timeout: float = 3.0, settle: float = MIN_SETTLE) -> dict:
     """Perform session.task_cls.steps (or `steps`) on the app of `session` (a started TaskSession).
 
     fumble: probability per step of doing one of the step's `fumble` alternatives (or acting on
     the look-alike decoy when one is shown beside the step's target) instead of the step.
     speed: divides all human timings (1.0 = a person's pace).
+    settle: seconds of rest after each action at least, whatever the speed.
     observe(i, step, snapshot): called once per step, just before its first input, with the
     step actually performed (a fumble alternative if fumbled). Closing a popup is not a step:
     on_popup(i, snapshot) is called while one is shown before step i, before it is closed.
@@ -48,11 +55,13 @@ def demonstrate(session, rng: random.Random, fumble: float = 0.0, injector=None,
     # Our own injector: drive the session's display and give the caller its display back after.
     with driving(session.display) if injector is None else contextlib.nullcontext():
         injector = injector or Injector(display=session.display)
-        return _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout)
+        return _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout,
+                    settle)
 
 
-def _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout) -> dict:
-    demo = _Demo(session, injector, Humanizer(rng, speed=speed), target_timeout)
+def _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target_timeout, outcome_timeout,
+         settle) -> dict:
+    demo = _Demo(session, injector, Humanizer(rng, speed=speed), target_timeout, settle)
     t0 = time.monotonic()
     fumbled: list[int] = []
     done = 0
@@ -86,9 +95,10 @@ def _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target
 
 
 class _Demo:
-    def __init__(self, session, injector, human: Humanizer, target_timeout: float):
+    def __init__(self, session, injector, human: Humanizer, target_timeout: float, settle: float = MIN_SETTLE):
         self.s, self.inj, self.h = session, injector, human
         self.target_timeout = target_timeout
+        self.rest = settle
         self.popups = 0
         self.on_popup = None
         self.acted = 0.0  # wall time of the last input sent
@@ -155,7 +165,7 @@ class _Demo:
 
     # ----- acting -----------------------------------------------------------------------------
     def pause(self) -> None:
-        time.sleep(max(MIN_SETTLE, self.h.think()))
+        time.sleep(max(self.rest, self.h.think()))
 
     def perform(self, step: Step) -> None:
         k = step.kind

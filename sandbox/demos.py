@@ -16,7 +16,7 @@ from pathlib import Path
 
 from recorder.episode import read_jsonl, write_json_atomic
 
-from .demonstrator import POINTER_KINDS, demonstrate
+from .demonstrator import POINTER_KINDS, RECORDED_SETTLE, demonstrate
 from .harness import TaskSession
 
 
@@ -41,7 +41,8 @@ def record_demo(task: str, seed: int, perturb_spec: str, folder: str | Path, fum
         t0 = time.monotonic() - rec.elapsed()  # the recorder's time zero, on this clock
         try:
             result = demonstrate(session, random.Random(f"demo:{task}:{seed}"), fumble=fumble,
-                                 injector=injector, speed=speed, observe=observe)
+                                 injector=injector, speed=speed, observe=observe,
+                                 settle=RECORDED_SETTLE)
             time.sleep(settle / max(speed, 1e-3))  # let the end state be on screen for the last frame
         except BaseException:
             rec.stop(outcome="unknown", reason="the demonstration was interrupted")

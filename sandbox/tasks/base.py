@@ -65,6 +65,8 @@ class TaskApp:
         self.root.title(self.title)
         self.root.configure(bg=self.theme.bg)
         self.root.option_add("*Font", self.theme.font())
+        # a text caret that does not blink: two recordings of one seed see the same pixels
+        self.root.option_add("*insertOffTime", 0)
         x, y = variant.window_pos
         self.root.geometry(f"+{x}+{y}")
         # The layout perturbation moves the whole content inside the window, too.
