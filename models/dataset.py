@@ -402,7 +402,7 @@ class NegativeMaker:
                                      if self._outside_target(step, (m["x"], m["y"]), step.pos[slot, :2])]
         return self._lookalikes[key]
 
-    def _moved_to(self, step: Step, kinds, pos, slot: int, p, rng):
+    def moved_to(self, step: Step, kinds, pos, slot: int, p, rng):
         """The chunk with pointer `slot` moved onto the widget at p (snapped to its centre, as the
         runtime does), or None when that is still the demonstrated target."""
         p = np.array(snap_point(self._boxes(step), p, step.screen))
@@ -440,8 +440,13 @@ class NegativeMaker:
         if not inside.any():
             return None
         b = boxes[inside][np.argmin(((boxes[inside, 2:] - boxes[inside, :2]).prod(1)))]
-        w, h = (b[2:] - b[:2]) * np.array(step.screen)
-        return b if w <= 320 and h <= 80 else None
+        return b if self.widget_sized(step, b) else None
+
+    @staticmethod
+    def widget_sized(step: Step, box) -> bool:
+        """A normalised box at most 320x80 logical pixels (a button, a field, a row)."""
+        w, h = (np.asarray(box[2:]) - np.asarray(box[:2])) * np.array(step.screen)
+        return bool(w <= 320 and h <= 80)
 
     def positive_jitter(self, step: Step, rng: np.random.Generator) -> np.ndarray:
         """pos of the demonstrated chunk with each pointer moved within its widget (any click on the
@@ -487,13 +492,13 @@ class NegativeMaker:
                         break
                 else:
                     return None
-            return self._moved_to(step, kinds, pos, slot, np.clip(p, 0, 1), rng)
+            return self.moved_to(step, kinds, pos, slot, np.clip(p, 0, 1), rng)
         if kind == "lookalike" and ptr_slots:
             slot = ptr_slots[0] if rng.random() < 0.7 else ptr_slots[rng.integers(len(ptr_slots))]
             pts = self.lookalikes(step, slot)
             if not pts:
                 return None
-            return self._moved_to(step, kinds, pos, slot, np.asarray(pts[rng.integers(len(pts))]), rng)
+            return self.moved_to(step, kinds, pos, slot, np.asarray(pts[rng.integers(len(pts))]), rng)
         if kind == "token":
             slots = [k for k in range(len(kinds)) if kinds[k] != codec.DONE] or [0]
             slot = slots[rng.integers(len(slots))]

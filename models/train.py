@@ -33,7 +33,7 @@ from recorder.episode import write_json_atomic
 from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
-from . import codec, dataset, interruptions
+from . import codec, dataset, interruptions, removal
 from .candidates import Decider, match_exemplars, policy_candidates
 from .critic import Critic, CriticConfig
 from .export import export_and_check
@@ -51,6 +51,7 @@ class TrainConfig:
     crop_slots: int | None = None  # chunk slots that get a native-resolution crop for the critic (default: all)
     max_exemplars_per_phase: int = 4
     interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
+    removals: float = 0.25  # share of critic screens with a widget the episode clicks erased (models/removal.py)
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
     critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
@@ -86,8 +87,9 @@ class TrainConfig:
             bad("holdout", "must be within 0..1")
         if not 0.0 <= self.augment <= 1.0:
             bad("augment", "must be within 0..1")
-        if not 0.0 <= self.interruptions <= 1.0:
-            bad("interruptions", "must be within 0..1")
+        for name in ("interruptions", "removals"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                bad(name, "must be within 0..1")
         if not self.tolerance_px > 0:
             bad("tolerance_px", "must be > 0")
         if not self.lr > 0:
@@ -193,10 +195,40 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             for b in range(len(dialog.buttons)):
                 add_chunk(d_step, m, *interruptions.dismissing(s, dialog, b), 0.0, 0.0)
 
+    def add_removal(s) -> bool:
+        """A widget the episode clicks now or later, erased from this screen (the task's key
+        target can be gone from the start). Clicking or dismissing a look-alike of it is wrong;
+        the demonstrated chunk is wrong if it acts there, else still right (a missing later
+        target is not yet visible as a problem)."""
+        found = removal.pick(s, negmaker, rng)
+        if found is None:
+            return False
+        o, box = found
+        e = removal.erase(s, box)
+        m = add_screen(e)
+        hits = removal.acts_in(s, box)
+        negs = []
+        if hits:
+            negs.append(add_chunk(e, m, s.kinds, negmaker.positive_jitter(s, rng), 0.0, 0.0 if hits[0] == 0 else -1.0))
+        for p in negmaker.lookalikes(o, 0)[:2]:
+            moved = negmaker.moved_to(o, o.kinds.copy(), o.pos.copy(), 0, np.asarray(p), rng)
+            if moved is None:
+                continue
+            xy = moved[1][0, :2]
+            if o is s:
+                negs.append(add_chunk(e, m, *moved, 0.0, 0.0))
+            # a lone button where the target was is no dialog to dismiss either
+            negs.append(add_chunk(e, m, *codec.prepend(s.kinds, s.pos, codec.DISMISS, xy), 0.0, 0.0))
+        if not hits:
+            groups.append((add_positive(e, m), negs))
+        return bool(negs) or not hits
+
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         if cfg.interruptions and rng.random() < cfg.interruptions:
             add_interruption(train_steps[rng.integers(len(train_steps))])
+            continue
+        if cfg.removals and rng.random() < cfg.removals and add_removal(train_steps[rng.integers(len(train_steps))]):
             continue
         # screens where a pointer action comes next are where the critic's judgment matters most
         pool = pointer_first if pointer_first and rng.random() < 0.5 else train_steps

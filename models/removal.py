@@ -1,0 +1,76 @@
+"""Demonstrated screens with a widget the episode clicks (now or later) erased: the impossible
+case, made from every demonstration (models/train.py, critic only).
+
+Why: "Sign in" and its look-alike "Sign up" sit in one row, so the crop around either shows
+both. From demonstrations alone a critic can learn "the button with Sign in beside it is wrong"
+as well as "the button reading Sign up is wrong"; which one it learns changes with the
+recording and the seed, and only the second holds when Sign in is gone. Worse, a lone "Sign up"
+looks like a notice's one button, and the critic passed dismissing it (measured: 8 of 8 wrong
+clicks on one recording; docs/benchmarks.md). On a screen without the target, clicking or
+dismissing its look-alikes is wrong, and so is the demonstrated chunk if it acts there.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import codec
+
+PAD_PX = 3  # logical pixels erased around the box: its frame and focus ring too
+
+
+def _fill(img: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+    """Paint img[y0:y1, x0:x1] (in place) with the median colour of the ring just outside it."""
+    H, W = img.shape[:2]
+    a, b, c, d = max(0, x0 - 2), max(0, y0 - 2), min(W, x1 + 2), min(H, y1 + 2)
+    ring = np.concatenate([img[b:y0, a:c].reshape(-1, *img.shape[2:]), img[y1:d, a:c].reshape(-1, *img.shape[2:]),
+                           img[b:d, a:x0].reshape(-1, *img.shape[2:]), img[b:d, x1:c].reshape(-1, *img.shape[2:])])
+    if len(ring):
+        img[y0:y1, x0:x1] = np.median(ring, axis=0).astype(img.dtype)
+
+
+def erase(step, box) -> object:
+    """A copy of a dataset Step with the normalised box (x0, y0, x1, y1) painted over with the
+    background around it, in the policy image and the native grayscale alike."""
+    box = np.asarray(box, dtype=np.float64)
+    gray, small = step.gray.copy(), step.small.copy()
+    for img in (gray, small):
+        H, W = img.shape[:2]
+        pad = PAD_PX * step.scale * (W / gray.shape[1] if img is small else 1.0)
+        x0, x1 = int(np.floor(box[0] * W - pad)), int(np.ceil(box[2] * W + pad))
+        y0, y1 = int(np.floor(box[1] * H - pad)), int(np.ceil(box[3] * H + pad))
+        _fill(img, max(0, x0), max(0, y0), min(W, x1), min(H, y1))
+    return dataclasses.replace(step, small=small, gray=gray, frame_path=None)
+
+
+def pick(step, negmaker, rng: np.random.Generator):
+    """-> (the step whose target is erased, its box) or None: the widget the first pointer action
+    of this step, or of a later step of its episode, acts on (chosen at random), if it is
+    widget-sized and already on this screen (its pixels match)."""
+    later = [o for o in negmaker.by_ep.get(step.episode, [step]) if o.index >= step.index and
+             o.kinds[0] in codec.POINTER_TOKENS]
+    if step.kinds[0] in codec.POINTER_TOKENS and not any(o is step for o in later):
+        later.insert(0, step)
+    for i in rng.permutation(len(later)):
+        o = later[int(i)]
+        box = o.target if o.target is not None and negmaker.widget_sized(o, o.target) else negmaker.target_box(o, o.pos[0, :2])
+        if box is not None and (o is step or _same_pixels(step.gray, o.gray, box)):
+            return o, box
+    return None
+
+
+def acts_in(step, box) -> list:
+    """The slots of the step's chunk whose pointer lands in the normalised box."""
+    return [k for k in range(len(step.kinds)) if step.kinds[k] in codec.POINTER_TOKENS
+            and box[0] <= step.pos[k, 0] <= box[2] and box[1] <= step.pos[k, 1] <= box[3]]
+
+
+def _same_pixels(a: np.ndarray, b: np.ndarray, box, tol: float = 6.0) -> bool:
+    if a.shape != b.shape:
+        return False
+    H, W = a.shape
+    x0, x1 = int(box[0] * W), int(np.ceil(box[2] * W))
+    y0, y1 = int(box[1] * H), int(np.ceil(box[3] * H))
+    pa, pb = a[y0:y1, x0:x1].astype(np.int16), b[y0:y1, x0:x1].astype(np.int16)
+    return pa.size > 0 and float(np.abs(pa - pb).mean()) < tol

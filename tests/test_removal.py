@@ -1,0 +1,79 @@
+"""Removed targets for the critic: the widget a demonstrated click acts on, erased (models/removal.py)."""
+from __future__ import annotations
+
+import numpy as np
+
+from models import codec, removal
+
+
+def _screen_with_two_buttons():
+    """A grey window with "Sign in" (the target, at x 100..180) and a look-alike beside it."""
+    from models.dataset import Step
+
+    gray = np.full((400, 640), 230, np.uint8)
+    for x0 in (100, 200):
+        gray[100:124, x0:x0 + 80] = 20  # frame
+        gray[102:122, x0 + 2:x0 + 78] = 200  # face
+        gray[108:116, x0 + 20:x0 + 60] = 20  # "text"
+    import cv2
+
+    small = cv2.resize(np.stack([gray] * 3, -1), (codec.INPUT_W, codec.INPUT_H), interpolation=cv2.INTER_AREA)
+    kinds, pos = codec.encode_chunk([1], [(140 / 640, 112 / 400, 140 / 640, 112 / 400)], 4)
+    return Step(episode=0, index=0, small=small, gray=gray, scale=1.0, screen=(640, 400),
+                cursor=np.zeros(2, np.float32), prev=np.zeros(3, np.int64), kinds=kinds, pos=pos,
+                target=np.array([100 / 640, 100 / 400, 180 / 640, 124 / 400], np.float32))
+
+
+def test_the_erased_target_is_background_and_nothing_else_changes():
+    step = _screen_with_two_buttons()
+    e = removal.erase(step, step.target)
+    assert (e.gray[95:130, 95:185] == 230).all()  # frame, face and text gone
+    assert np.array_equal(e.gray[:, 190:], step.gray[:, 190:])  # the look-alike stays
+    assert (step.gray[100:124, 100:180] != 230).any()  # the step itself is untouched
+    sx, sy = codec.INPUT_W / 640, codec.INPUT_H / 400
+    patch = e.small[int(100 * sy):int(124 * sy) + 1, int(100 * sx):int(180 * sx) + 1]
+    assert np.abs(patch.astype(int) - 230).max() <= 2
+    assert e.frame_path is None and np.array_equal(e.kinds, step.kinds)
+
+
+def test_a_critic_batch_of_removed_targets_has_no_positive():
+    import torch  # noqa: F401  (train.py builds tensors)
+
+    from models import dataset
+    from models.train import TrainConfig, critic_batch
+
+    step = _screen_with_two_buttons()
+    neg = dataset.NegativeMaker({0: [step]}, codec.Vocab())
+    cfg = TrainConfig(interruptions=0.0, removals=1.0, critic_groups=4)
+    t, groups = critic_batch([step], [], neg, np.random.default_rng(0), cfg, slots=4)
+    labels, crop_labels = t[7], t[8]
+    assert len(labels) > 4 and not groups  # the demonstrated click and the look-alike, per screen
+    assert float(labels.max()) == 0.0 and float(crop_labels.max()) == 0.0
+
+
+def test_a_later_target_erased_leaves_this_steps_chunk_right_and_no_dialog_to_dismiss():
+    """Sign in gone from the start: clicking the user field is still right; dismissing "Sign up"
+    as if it were a dialog's button is not."""
+    import dataclasses
+
+    from models import dataset
+    from models.train import TrainConfig, critic_batch
+
+    later = dataclasses.replace(_screen_with_two_buttons(), index=1)
+    kinds, pos = codec.encode_chunk([1], [(0.5, 0.8, 0.5, 0.8)], 4)  # a field elsewhere
+    first = dataclasses.replace(later, index=0, kinds=kinds, pos=pos, target=np.array([0.45, 0.77, 0.55, 0.83], np.float32))
+    first.gray[300:340, 260:380] = 255  # the field (not erased here: the test erases Sign in)
+    neg = dataset.NegativeMaker({0: [first, later]}, codec.Vocab())
+    cfg = TrainConfig(interruptions=0.0, removals=1.0, critic_groups=12, augment=0.0)
+    seen_positive = False
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        t, groups = critic_batch([first], [], neg, rng, cfg, slots=4)
+        kinds_t, pos_t, labels = t[3], t[4], t[7]
+        for p, negs in groups:
+            seen_positive = True
+            assert labels[p] == 1 and kinds_t[p, 0] == 1
+            assert any(kinds_t[n, 0] == codec.DISMISS and abs(float(pos_t[n, 0, 0]) - 240 / 640) < 0.05 for n in negs)
+            assert all(labels[n] == 0 for n in negs)
+    assert seen_positive
+
