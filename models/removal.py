@@ -33,15 +33,30 @@ def _fill(img: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
 def erase(step, box) -> object:
     """A copy of a dataset Step with the normalised box (x0, y0, x1, y1) painted over with the
     background around it, in the policy image and the native grayscale alike."""
-    box = np.asarray(box, dtype=np.float64)
     gray, small = step.gray.copy(), step.small.copy()
-    for img in (gray, small):
-        H, W = img.shape[:2]
-        pad = PAD_PX * step.scale * (W / gray.shape[1] if img is small else 1.0)
-        x0, x1 = int(np.floor(box[0] * W - pad)), int(np.ceil(box[2] * W + pad))
-        y0, y1 = int(np.floor(box[1] * H - pad)), int(np.ceil(box[3] * H + pad))
-        _fill(img, max(0, x0), max(0, y0), min(W, x1), min(H, y1))
+    erase_array(gray, box, PAD_PX * step.scale)
+    erase_array(small, box, PAD_PX * step.scale * small.shape[1] / gray.shape[1])
     return dataclasses.replace(step, small=small, gray=gray, frame_path=None)
+
+
+def erase_array(img: np.ndarray, box, pad: float) -> np.ndarray:
+    """Paint the normalised box, grown by `pad` pixels of img, with the colour around it (in place)."""
+    box = np.asarray(box, dtype=np.float64)
+    H, W = img.shape[:2]
+    x0, x1 = int(np.floor(box[0] * W - pad)), int(np.ceil(box[2] * W + pad))
+    y0, y1 = int(np.floor(box[1] * H - pad)), int(np.ceil(box[3] * H + pad))
+    _fill(img, max(0, x0), max(0, y0), min(W, x1), min(H, y1))
+    return img
+
+
+def box_of(step, negmaker):
+    """The widget the step's first pointer action acts on (its recorded rectangle, else the
+    detected box under it), if widget-sized; else None."""
+    if step.kinds[0] not in codec.POINTER_TOKENS:
+        return None
+    if step.target is not None and negmaker.widget_sized(step, step.target):
+        return step.target
+    return negmaker.target_box(step, step.pos[0, :2])
 
 
 def pick(step, negmaker, rng: np.random.Generator):
@@ -54,7 +69,7 @@ def pick(step, negmaker, rng: np.random.Generator):
         later.insert(0, step)
     for i in rng.permutation(len(later)):
         o = later[int(i)]
-        box = o.target if o.target is not None and negmaker.widget_sized(o, o.target) else negmaker.target_box(o, o.pos[0, :2])
+        box = box_of(o, negmaker)
         if box is not None and (o is step or _same_pixels(step.gray, o.gray, box)):
             return o, box
     return None

@@ -163,9 +163,10 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         add_crops(s, k, p), labels.append(y), crop_labels.append(cy)
         return len(labels) - 1
 
-    def add_positive(s, m):
-        """The demonstrated chunk; its crop label only where a pointer action comes first."""
-        return add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
+    def add_positive(s, m, on=None):
+        """The demonstrated chunk (on screen `on`, an altered copy of s's, if given); its crop
+        label only where a pointer action comes first. Jittered on s (boxes are cached per screen)."""
+        return add_chunk(s if on is None else on, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
                          1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
 
     def add_interruption(s):
@@ -220,7 +221,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             # a lone button where the target was is no dialog to dismiss either
             negs.append(add_chunk(e, m, *codec.prepend(s.kinds, s.pos, codec.DISMISS, xy), 0.0, 0.0))
         if not hits:
-            groups.append((add_positive(e, m), negs))
+            groups.append((add_positive(s, m, on=e), negs))
         return bool(negs) or not hits
 
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
@@ -363,7 +364,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
     is re-planned, not harmful; a wrong first action is what abstaining must prevent."""
     rng = np.random.default_rng(seed)
     n_click = hit_policy = hit_strict = hit_top = hit_decision = kind_ok = kind_all = slots_all = 0
-    pos_scores, neg_scores, first_scores, pair_ok, pair_n = [], [], [], 0, 0
+    pos_scores, neg_scores, first_scores, pair_ok, pair_n, removed_best = [], [], [], 0, 0, []
     for si, s in enumerate(steps):
         progress(label, si, len(steps), {})
         rgb = codec.load_frame(s.frame_path)
@@ -383,6 +384,13 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
             hit_strict += int(base.kinds[0] in codec.POINTER_TOKENS and _dist_px(s, base.pos[0], s.pos[0]) <= cfg.tolerance_px)
             hit_top += int(any(ok(c) for c in allc))
             hit_decision += int(ok(best))
+            box = removal.box_of(s, negmaker)
+            if box is not None:  # the same screen without the target: nothing should pass
+                rgb2 = removal.erase_array(rgb.copy(), box, removal.PAD_PX * s.scale)
+                im2, g2 = codec.preprocess(rgb2), codec.to_gray(rgb2)
+                c2 = decider.candidates(im2, g2, s.cursor, s.prev, s.scale, phase=s.index)
+                decider.score(im2, g2, s.prev, c2, s.scale, snap=False)
+                removed_best.append(round(float(max(c.score for c in c2)), 4))
         # critic ranking: the demonstrated chunk against negatives of the same screen
         negs = negmaker.negatives(s, rng, 4)
         chunks = [dataset_chunk(s.kinds, s.pos)] + [dataset_chunk(k, p) for k, p, _ in negs]
@@ -412,6 +420,9 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         "failure_chunks": len(fail_steps),
         "tolerance_px": cfg.tolerance_px,
         "target_rects": sum(s.target is not None for s in steps if s.kinds[0] in codec.POINTER_TOKENS),
+        # the best candidate's score on each pointer screen with its target erased (abstaining
+        # there is right; train() reports the share under the threshold)
+        "removed_target_best_scores": removed_best,
     }
     return metrics, pos_scores, first_scores + fail_scores
 
@@ -665,6 +676,8 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             threshold = calibrate_threshold(ps, ns)
             ev["abstain_threshold_tpr"] = _ratio(sum(p >= threshold for p in ps), len(ps))
             ev["abstain_threshold_fpr"] = _ratio(sum(n >= threshold for n in ns), len(ns))
+            rb = ev["removed_target_best_scores"]
+            ev["removed_target_abstain"] = _ratio(sum(b < threshold for b in rb), len(rb))
         else:
             ev = {"note": "not computed: at least 2 demonstrations are needed to hold one out"}
             threshold = 0.5
@@ -766,6 +779,10 @@ def summary_lines(meta: dict) -> list[str]:
         lines.append(f"Held-out: click accuracy {fmt(ev['click_accuracy'])} (policy) / "
                      f"{fmt(ev['decision_click_accuracy'])} (with critic), kind accuracy {fmt(ev['kind_accuracy'])}, "
                      f"critic AUC {fmt(ev['critic_auc'])}, abstain threshold {meta['abstain_threshold']:.3f}.")
+        rb = ev.get("removed_target_best_scores") or []
+        if rb:
+            lines.append(f"Held-out screens with the target erased: abstains on {sum(x < meta['abstain_threshold'] for x in rb)} "
+                         f"of {len(rb)} (fewer means it may act where it should stop).")
     else:
         lines.append(f"Held-out evaluation: {ev.get('note')}")
     for s in tr.get("skipped", []):
@@ -798,6 +815,8 @@ def evaluate_bundle(bundle_path, episodes, tolerance_px: float = 12.0, seed: int
     ev["episodes"] = len([le for le in good if le.role == "demo"])
     ev["abstain_rate_on_demonstrated"] = _ratio(sum(p < b.abstain_threshold for p in ps), len(ps))
     ev["negatives_over_threshold"] = _ratio(sum(n >= b.abstain_threshold for n in ns), len(ns))
+    rb = ev["removed_target_best_scores"]
+    ev["removed_target_abstain"] = _ratio(sum(x < b.abstain_threshold for x in rb), len(rb))
     ev["demonstrated_score_q05_q50"] = [round(float(np.quantile(ps, q)), 4) for q in (0.05, 0.5)] if ps else None
     ev["negative_score_q50_q95"] = [round(float(np.quantile(ns, q)), 4) for q in (0.5, 0.95)] if ns else None
     ev["skipped"] = [p for p, _ in skipped]

@@ -77,3 +77,12 @@ def test_a_later_target_erased_leaves_this_steps_chunk_right_and_no_dialog_to_di
             assert all(labels[n] == 0 for n in negs)
     assert seen_positive
 
+
+
+def test_the_training_summary_says_how_often_it_stops_where_the_target_is_gone():
+    from models.train import summary_lines
+
+    meta = {"abstain_threshold": 0.5, "training": {"episodes": ["a", "b"], "held_out": ["c"], "seconds": 1.0},
+            "evaluation": {"click_accuracy": 1.0, "decision_click_accuracy": 1.0, "kind_accuracy": 1.0,
+                           "critic_auc": 0.9, "removed_target_best_scores": [0.1, 0.97, 0.2]}}
+    assert any("target erased: abstains on 2 of 3" in line for line in summary_lines(meta))
