@@ -222,7 +222,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             negs.append(add_chunk(e, m, *codec.prepend(s.kinds, s.pos, codec.DISMISS, xy), 0.0, 0.0))
         if not hits:
             groups.append((add_positive(s, m, on=e), negs))
-        return bool(negs) or not hits
+        return True
 
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
@@ -442,6 +442,12 @@ def dataset_chunk(kinds, pos):
 
 def _ratio(a, b):
     return round(a / b, 4) if b else None
+
+
+def _removed_abstain(ev: dict, threshold: float) -> float | None:
+    """The share of held-out screens with the target erased on which the agent would stop."""
+    rb = ev.get("removed_target_best_scores") or []
+    return _ratio(sum(x < threshold for x in rb), len(rb))
 
 
 # ----- the whole run ----------------------------------------------------------------------------------
@@ -676,8 +682,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             threshold = calibrate_threshold(ps, ns)
             ev["abstain_threshold_tpr"] = _ratio(sum(p >= threshold for p in ps), len(ps))
             ev["abstain_threshold_fpr"] = _ratio(sum(n >= threshold for n in ns), len(ns))
-            rb = ev["removed_target_best_scores"]
-            ev["removed_target_abstain"] = _ratio(sum(b < threshold for b in rb), len(rb))
+            ev["removed_target_abstain"] = _removed_abstain(ev, threshold)
         else:
             ev = {"note": "not computed: at least 2 demonstrations are needed to hold one out"}
             threshold = 0.5
@@ -781,8 +786,9 @@ def summary_lines(meta: dict) -> list[str]:
                      f"critic AUC {fmt(ev['critic_auc'])}, abstain threshold {meta['abstain_threshold']:.3f}.")
         rb = ev.get("removed_target_best_scores") or []
         if rb:
-            lines.append(f"Held-out screens with the target erased: abstains on {sum(x < meta['abstain_threshold'] for x in rb)} "
-                         f"of {len(rb)} (fewer means it may act where it should stop).")
+            n = round(_removed_abstain(ev, meta["abstain_threshold"]) * len(rb))
+            lines.append(f"Held-out screens with the target erased: abstains on {n} of {len(rb)} "
+                         "(fewer means it may act where it should stop).")
     else:
         lines.append(f"Held-out evaluation: {ev.get('note')}")
     for s in tr.get("skipped", []):
@@ -815,8 +821,7 @@ def evaluate_bundle(bundle_path, episodes, tolerance_px: float = 12.0, seed: int
     ev["episodes"] = len([le for le in good if le.role == "demo"])
     ev["abstain_rate_on_demonstrated"] = _ratio(sum(p < b.abstain_threshold for p in ps), len(ps))
     ev["negatives_over_threshold"] = _ratio(sum(n >= b.abstain_threshold for n in ns), len(ns))
-    rb = ev["removed_target_best_scores"]
-    ev["removed_target_abstain"] = _ratio(sum(x < b.abstain_threshold for x in rb), len(rb))
+    ev["removed_target_abstain"] = _removed_abstain(ev, b.abstain_threshold)
     ev["demonstrated_score_q05_q50"] = [round(float(np.quantile(ps, q)), 4) for q in (0.05, 0.5)] if ps else None
     ev["negative_score_q50_q95"] = [round(float(np.quantile(ns, q)), 4) for q in (0.5, 0.95)] if ns else None
     ev["skipped"] = [p for p, _ in skipped]

@@ -95,10 +95,10 @@ def _run(session, rng, fumble, injector, speed, observe, on_popup, steps, target
 
 
 class _Demo:
-    def __init__(self, session, injector, human: Humanizer, target_timeout: float, settle: float = MIN_SETTLE):
+    def __init__(self, session, injector, human: Humanizer, target_timeout: float, rest: float = MIN_SETTLE):
         self.s, self.inj, self.h = session, injector, human
         self.target_timeout = target_timeout
-        self.rest = settle
+        self.rest = rest  # seconds after an action at least (settle() is the wait for the app)
         self.popups = 0
         self.on_popup = None
         self.acted = 0.0  # wall time of the last input sent

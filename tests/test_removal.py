@@ -78,7 +78,6 @@ def test_a_later_target_erased_leaves_this_steps_chunk_right_and_no_dialog_to_di
     assert seen_positive
 
 
-
 def test_the_training_summary_says_how_often_it_stops_where_the_target_is_gone():
     from models.train import summary_lines
 
