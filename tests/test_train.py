@@ -145,6 +145,32 @@ def test_threshold_calibration():
     assert calibrate_threshold([], [0.1]) == 0.5
 
 
+def test_held_out_doubts_name_a_critic_that_acts_where_it_should_not():
+    from models.train import critic_doubts
+
+    good = {"candidate_recall": 1.0, "decision_click_accuracy": 1.0, "removed_target_best_scores": [0.1, 0.2]}
+    assert critic_doubts(good, 0.5) == []
+    wrong_pick = {**good, "decision_click_accuracy": 0.5}
+    assert ["ranks a wrong click first" in d for d in critic_doubts(wrong_pick, 0.5)] == [True]
+    acts_erased = {**good, "removed_target_best_scores": [0.1, 0.9]}
+    assert ["50% of the held-out screens with the target erased" in d for d in critic_doubts(acts_erased, 0.5)] == [True]
+    # a wrong click the policy never offered the critic is not the critic's fault
+    assert critic_doubts({**good, "candidate_recall": 0.5, "decision_click_accuracy": 0.5}, 0.5) == []
+
+
+def test_the_trainer_stores_and_prints_its_doubts(bundle, capsys):
+    from models.train import critic_doubts, evaluate_bundle, summary_lines
+
+    out, meta = bundle
+    ev = meta["evaluation"]
+    assert ev["doubts"] == critic_doubts(ev, meta["abstain_threshold"])
+    assert evaluate_bundle(out, meta["training"]["held_out"])["doubts"] == ev["doubts"]
+    doubted = {**meta, "evaluation": {**ev, "decision_click_accuracy": 0.0, "candidate_recall": 1.0,
+                                      "doubts": critic_doubts({**ev, "decision_click_accuracy": 0.0,
+                                                               "candidate_recall": 1.0}, meta["abstain_threshold"])}}
+    assert any(l.startswith("Warning: it ranks a wrong click first") for l in summary_lines(doubted))
+
+
 # ----- bad input: one line, exit 1, nothing written -----------------------------------------------
 def _cli(capsys, *args):
     code = main(["train", *map(str, args)])
