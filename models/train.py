@@ -719,9 +719,14 @@ def _held_out(folder: Path, val_steps, val_fail_steps, val_eps, negmaker, vocab,
     threshold = calibrate_threshold(ps, ns)
     ev["abstain_threshold_tpr"] = _ratio(sum(p >= threshold for p in ps), len(ps))
     ev["abstain_threshold_fpr"] = _ratio(sum(n >= threshold for n in ns), len(ns))
+    _add_judgement(ev, threshold)
+    return ev, threshold
+
+
+def _add_judgement(ev: dict, threshold: float) -> None:
+    """What the evaluation says at this threshold: the erased-target abstain share and the doubts."""
     ev["removed_target_abstain"] = _removed_abstain(ev, threshold)
     ev["doubts"] = critic_doubts(ev, threshold)
-    return ev, threshold
 
 
 def critic_doubts(ev: dict, threshold: float) -> list[str]:
@@ -855,8 +860,7 @@ def evaluate_bundle(bundle_path, episodes, tolerance_px: float = 12.0, seed: int
     ev["episodes"] = len([le for le in good if le.role == "demo"])
     ev["abstain_rate_on_demonstrated"] = _ratio(sum(p < b.abstain_threshold for p in ps), len(ps))
     ev["negatives_over_threshold"] = _ratio(sum(n >= b.abstain_threshold for n in ns), len(ns))
-    ev["removed_target_abstain"] = _removed_abstain(ev, b.abstain_threshold)
-    ev["doubts"] = critic_doubts(ev, b.abstain_threshold)
+    _add_judgement(ev, b.abstain_threshold)
     ev["demonstrated_score_q05_q50"] = [round(float(np.quantile(ps, q)), 4) for q in (0.05, 0.5)] if ps else None
     ev["negative_score_q50_q95"] = [round(float(np.quantile(ns, q)), 4) for q in (0.5, 0.95)] if ns else None
     ev["skipped"] = [p for p, _ in skipped]

@@ -158,16 +158,15 @@ def test_held_out_doubts_name_a_critic_that_acts_where_it_should_not():
     assert critic_doubts({**good, "candidate_recall": 0.5, "decision_click_accuracy": 0.5}, 0.5) == []
 
 
-def test_the_trainer_stores_and_prints_its_doubts(bundle, capsys):
+def test_the_trainer_stores_and_prints_its_doubts(bundle):
     from models.train import critic_doubts, evaluate_bundle, summary_lines
 
     out, meta = bundle
-    ev = meta["evaluation"]
-    assert ev["doubts"] == critic_doubts(ev, meta["abstain_threshold"])
+    ev, threshold = meta["evaluation"], meta["abstain_threshold"]
+    assert ev["doubts"] == critic_doubts(ev, threshold)
     assert evaluate_bundle(out, meta["training"]["held_out"])["doubts"] == ev["doubts"]
-    doubted = {**meta, "evaluation": {**ev, "decision_click_accuracy": 0.0, "candidate_recall": 1.0,
-                                      "doubts": critic_doubts({**ev, "decision_click_accuracy": 0.0,
-                                                               "candidate_recall": 1.0}, meta["abstain_threshold"])}}
+    bad = {**ev, "decision_click_accuracy": 0.0, "candidate_recall": 1.0}
+    doubted = {**meta, "evaluation": {**bad, "doubts": critic_doubts(bad, threshold)}}
     assert any(l.startswith("Warning: it ranks a wrong click first") for l in summary_lines(doubted))
 
 
