@@ -127,8 +127,9 @@ class Agent:
         tokens = [self.token_of(a) for a in rest]
         tokens = [codec.DONE if t == self.vocab.start else t for t in tokens]
         kinds, pos = codec.encode_chunk(tokens, [codec.action_pos(a) for a in rest], K)
-        kinds[len(rest):] = greedy.kinds[len(rest):]
-        pos[len(rest):] = greedy.pos[len(rest):]
+        if codec.DONE not in tokens:  # nothing follows `done`: it stays padded with `done`
+            kinds[len(rest):] = greedy.kinds[len(rest):]
+            pos[len(rest):] = greedy.pos[len(rest):]
         (c,) = self.decider.score(image, gray, history, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
         return c.score
 

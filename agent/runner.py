@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from .executor import describe
 from .report import draw_chunk
@@ -28,6 +29,9 @@ class RunResult:
 
 
 MAX_DISMISSALS = 3  # dialogs dismissed in a row before the agent gives up and asks a person
+MAX_REPEATS = 2  # times the same chunk may be chosen again, cut short each time, before giving up
+NOTHING = 5e-6  # share of changed pixels under which an action changed nothing (a click that hit
+# nothing changes 0; a ticked checkbox 2e-5, a click into a field 5e-4: measured, docs/benchmarks.md)
 
 
 def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, confirm=None,
@@ -42,6 +46,8 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
     cursor = _cursor(executor, screen)
     skip_first = 0  # --confirm "skip": take the next best candidate instead
     dismissals = 0  # dialogs dismissed since the last step of the workflow
+    cut_short, repeats = None, 0  # the last chunk, if a re-plan cut it short; how often in a row
+    last_change = None  # share of the screen the last action changed
 
     def finish(status, reason):
         res.status, res.reason, res.seconds = status, reason, time.monotonic() - t_start
@@ -65,6 +71,15 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 res.abstain_image = _save(frame, out_dir, "abstain.png")
                 return finish("abstain", decision.note or "no candidate is good enough")
             chunk = decision.chosen
+            repeats = repeats + 1 if cut_short is not None and same_chunk(chunk, cut_short, executor.size) else 0
+            cut_short = None
+            if repeats >= MAX_REPEATS:
+                # what it did changed nothing it expected (a click where the target was, a button
+                # that does not respond): doing it once more will not help either
+                res.abstain_image = _save(frame, out_dir, "abstain.png")
+                return finish("abstain", f"it would {describe(chunk[0], executor.size)} again; the same "
+                                         f"chunk was cut short {repeats} times in a row (the screen did not "
+                                         "become what it expected): a person should look")
             notify(f"step {res.decisions}: {'; '.join(describe(a, executor.size) for a in chunk)} "
                    f"(critic {decision.score:.2f}, {timings['decide'] * 1000:.0f} ms)")
             if executor.dry_run:
@@ -79,18 +94,26 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                     continue
             skip_first = 0
             for j, action in enumerate(chunk):
+                if action["kind"] == "done" and last_change is not None and last_change < NOTHING:
+                    # the critic cannot tell a final screen from one a click left as it was
+                    res.abstain_image = _save(frame, out_dir, "abstain.png")
+                    return finish("abstain", f"it would call the workflow done, but its last action "
+                                             f"({describe(res.executed[-1], executor.size)}) changed nothing "
+                                             "on the screen: a person should look")
+                if j > 0:  # the rest of the chunk must still hold on the new screen, `done` too:
+                    # a click that hit nothing leaves a screen where the workflow is not over
+                    score = agent.recheck(frame, chunk[j:], cursor, done)
+                    if score < agent.threshold:
+                        res.replans += 1
+                        notify(f"  re-planning: the rest of the chunk no longer holds (critic {score:.2f})")
+                        cut_short = chunk
+                        break
                 if action["kind"] == "done":
                     return finish("done", "the agent finished the workflow (done)")
                 if action.get("dismiss") and dismissals >= MAX_DISMISSALS:
                     res.abstain_image = _save(frame, out_dir, "abstain.png")
                     return finish("abstain", f"a dialog is still there after {dismissals} dismissals: "
                                              "a person should look at it")
-                if j > 0:  # the rest of the chunk must still hold on the new screen
-                    score = agent.recheck(frame, chunk[j:], cursor, done)
-                    if score < agent.threshold:
-                        res.replans += 1
-                        notify(f"  re-planning: the rest of the chunk no longer holds (critic {score:.2f})")
-                        break
                 if stop is not None and stop.is_set():
                     return finish("stopped", "stopped by the stop key")
                 why = limits.exceeded(res.steps)
@@ -98,6 +121,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                     return finish("limit", why)
                 if guard is not None:
                     guard.check(getattr(executor, "pointer", None))
+                before = frame
                 executor.execute(action)
                 res.steps += 1
                 res.executed.append(action)
@@ -108,6 +132,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                     done.append(agent.token_of(action))
                 cursor = _cursor(executor, screen, cursor)
                 frame, _ = screen.settle(stop=stop)
+                last_change = changed_share(before, frame)
                 ended = watch() if watch is not None else None
                 if ended:
                     return finish("app", ended)
@@ -121,6 +146,30 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
         if type(e).__name__ == "FailSafeException":  # pyautogui's corner fail-safe
             return finish("stopped", "pyautogui fail-safe: the pointer was moved to a screen corner")
         raise
+
+
+def changed_share(a, b, level: int = 32) -> float:
+    """The share of pixels that changed by more than `level` grey levels between two frames."""
+    if a is None or b is None or a.shape != b.shape:
+        return 1.0
+    ga, gb = a[..., 1].astype(np.int16), b[..., 1].astype(np.int16)
+    return float((np.abs(ga - gb) > level).mean())
+
+
+def same_chunk(a: list[dict], b: list[dict], size, tol_px: float = 12.0) -> bool:
+    """The same actions (kinds, keys, texts), pointers within tol_px logical pixels."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if {k: v for k, v in x.items() if k not in ("x", "y", "x2", "y2")} != \
+                {k: v for k, v in y.items() if k not in ("x", "y", "x2", "y2")}:
+            return False
+        for kx, ky in (("x", "y"), ("x2", "y2")):
+            if (x.get(kx) is None) != (y.get(kx) is None):
+                return False
+            if x.get(kx) is not None and ((x[kx] - y[kx]) * size[0]) ** 2 + ((x[ky] - y[ky]) * size[1]) ** 2 > tol_px ** 2:
+                return False
+    return True
 
 
 def _cursor(executor, screen, default=(0.5, 0.5)):

@@ -10,6 +10,7 @@ right after the mistake).
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,14 @@ class Step:
     def tol(self, px: float) -> np.ndarray:
         """A distance in logical pixels as normalised (x, y)."""
         return np.array([px / self.screen[0], px / self.screen[1]], dtype=np.float32)
+
+    def as_if_done(self) -> "Step":
+        """This screen with the history advanced by the step's own chunk: what the runtime sees
+        when the chunk ran and changed nothing (a click where the target was erased, a miss).
+        `done` is wrong there, and only the screen says so (the held-out evaluation checks it)."""
+        toks = [int(t) for t in self.kinds if t != codec.DONE][::-1]
+        prev = np.concatenate([np.array(toks, dtype=np.int64), self.prev])[:len(self.prev)]
+        return dataclasses.replace(self, prev=prev)
 
 
 @dataclass

@@ -365,6 +365,7 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
     rng = np.random.default_rng(seed)
     n_click = hit_policy = hit_strict = hit_top = hit_decision = kind_ok = kind_all = slots_all = 0
     pos_scores, neg_scores, first_scores, pair_ok, pair_n, removed_best = [], [], [], 0, 0, []
+    done_final, done_unchanged = [], []
     for si, s in enumerate(steps):
         progress(label, si, len(steps), {})
         rgb = codec.load_frame(s.frame_path)
@@ -400,6 +401,12 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         first_scores += [c.score for c in scored[1:] if not _same_first(s, c, cfg.tolerance_px)]
         pair_ok += sum(int(scored[0].score > c.score) for c in scored[1:])
         pair_n += len(scored) - 1
+        # `done` where the screen shows the workflow over, and where its step's chunk ran and
+        # changed nothing (the history says all is done; only the screen says it is not)
+        final = bool((s.kinds == codec.DONE).all())
+        done = dataset_chunk(np.full_like(s.kinds, codec.DONE), np.zeros_like(s.pos))
+        (c,) = decider.score(image, gray, s.prev if final else s.as_if_done().prev, [done], s.scale)
+        (done_final if final else done_unchanged).append(round(float(c.score), 4))
     progress(label, len(steps), len(steps), {})
     fail_scores = []
     for s in fail_steps:
@@ -423,6 +430,8 @@ def evaluate(decider: Decider, steps, fail_steps, negmaker, vocab, cfg: TrainCon
         # the best candidate's score on each pointer screen with its target erased (abstaining
         # there is right; train() reports the share under the threshold)
         "removed_target_best_scores": removed_best,
+        "done_final_scores": done_final,  # `done` on final screens (passing is right)
+        "done_unchanged_scores": done_unchanged,  # `done` on screens with work left (passing is wrong)
     }
     return metrics, pos_scores, first_scores + fail_scores
 
@@ -726,6 +735,9 @@ def _held_out(folder: Path, val_steps, val_fail_steps, val_eps, negmaker, vocab,
 def _add_judgement(ev: dict, threshold: float) -> None:
     """What the evaluation says at this threshold: the erased-target abstain share and the doubts."""
     ev["removed_target_abstain"] = _removed_abstain(ev, threshold)
+    for name in ("done_final", "done_unchanged"):
+        scores = ev.get(f"{name}_scores") or []
+        ev[f"{name}_accepted"] = _ratio(sum(x >= threshold for x in scores), len(scores))
     ev["doubts"] = critic_doubts(ev, threshold)
 
 
@@ -826,6 +838,12 @@ def summary_lines(meta: dict) -> list[str]:
             n = round(_removed_abstain(ev, meta["abstain_threshold"]) * len(rb))
             lines.append(f"Held-out screens with the target erased: abstains on {n} of {len(rb)} "
                          "(fewer means it may act where it should stop).")
+        fin, unch = ev.get("done_final_scores") or [], ev.get("done_unchanged_scores") or []
+        if fin or unch:
+            t = meta["abstain_threshold"]
+            lines.append(f"`done` would pass on {sum(x >= t for x in fin)} of {len(fin)} held-out final screens and "
+                         f"on {sum(x >= t for x in unch)} of {len(unch)} screens a step left unchanged (the "
+                         "runtime also checks that the last action changed the screen).")
     else:
         lines.append(f"Held-out evaluation: {ev.get('note')}")
     lines += [f"Warning: {d}. Check the bundle under changes (deskact practice, deskact bench) before "

@@ -101,3 +101,26 @@ def test_practice_rollouts_are_labelled_episodes(bundle, tmp_path, no_leaks):
         assert ep.actions, "the recorder saw the agent's actions"
         if r["wrong_action"]:
             assert isinstance(ep.meta.get("failed_at_action"), int)
+
+
+def test_a_rechecked_done_is_the_whole_chunk_of_done(bundle):
+    """In the middle of a chunk the runtime asks the critic about the rest; a rest of `done` is
+    scored as the chunk of `done` the critic learned on final screens, not with the policy's
+    next actions after it."""
+    import cv2
+    import numpy as np
+
+    from agent.decide import Agent
+    from models import codec
+    from models.candidates import Candidate
+    from recorder.episode import Episode
+
+    ep = Episode.load(bundle.parent / "demos" / f"{TASK}-{DEMO_SEEDS[0]}")
+    frame = cv2.imread(str(ep.frame_path(ep.meta["final_frame"])))
+    agent = Agent.load(bundle)
+    done = [agent.token_of(a) for a in ep.actions]
+    rgb = codec.to_rgb(frame, "BGR")
+    K = agent.bundle.chunk_size
+    whole = Candidate(np.full((K,), codec.DONE, dtype=np.int64), np.zeros((K, 4), np.float32), "test")
+    (c,) = agent.decider.score(codec.preprocess(rgb), codec.to_gray(rgb), agent.history(done), [whole], 1.0)
+    assert agent.recheck(frame, [{"kind": "done"}], (0.5, 0.5), done) == pytest.approx(c.score, abs=1e-6)

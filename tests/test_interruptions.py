@@ -73,18 +73,21 @@ class _Scripted:
 
     threshold = 0.5
 
-    def __init__(self, plan):
-        self.plan, self.seen = plan, []
+    def __init__(self, plan, recheck=lambda rest: 1.0):
+        self.plan, self.seen, self.rechecked, self._recheck = plan, [], [], recheck
 
     def decide(self, frame, cursor, done, skip=0):
         from agent.decide import Decision
 
         self.seen.append(list(done))
         chunk = self.plan(len(self.seen))
+        if chunk is None:
+            return Decision(None, 0.0, [], note="abstained: nothing scores over the threshold")
         return Decision(chunk, 1.0, [{"actions": chunk, "score": 1.0, "source": "test"}])
 
-    def recheck(self, *a):
-        return 1.0
+    def recheck(self, frame, rest, cursor, done):
+        self.rechecked.append([a["kind"] for a in rest])
+        return self._recheck(rest)
 
     def token_of(self, action):
         return codec.Vocab().token(action)
@@ -119,6 +122,59 @@ def test_the_runner_dismisses_a_real_popup_without_counting_it_as_a_step(no_leak
     assert res.status == "done" and sum(bool(a.get("dismiss")) for a in res.executed) == 1 and res.executed[0].get("dismiss")
     assert agent.seen == [[], []]  # the history the models see is as if no dialog had been there
     assert len(res.executed) == 1  # after a dismissal the agent looks again: the rest was not typed
+
+
+def _run_scripted(make_agent, out_dir, seed=3, steps=20):
+    """Run the runner with make_agent(session) on a real signin app; -> (agent, result, outcome)."""
+    from agent.executor import LiveExecutor
+    from agent.runner import run_loop
+    from agent.safety import Limits
+    from agent.screen import Screen
+    from recorder.platform.x11 import Injector, driving
+    from sandbox.harness import TaskSession
+
+    with TaskSession("signin", seed=seed) as s, driving(s.display):
+        s.wait_target("sign_in")
+        agent = make_agent(s)
+        screen = Screen(display=s.display)
+        res = run_loop(agent, screen, LiveExecutor(screen.logical_size, Injector(display=s.display)),
+                       Limits(steps, 30), notify=lambda m: None, out_dir=out_dir)
+        return agent, res, s.outcome()
+
+
+BLANK = {"kind": "click", "x": 0.97, "y": 0.6}  # nothing there
+
+
+@pytest.mark.x11
+def test_done_right_after_a_click_that_changed_nothing_is_not_believed(no_leaks, tmp_path):
+    # the impossible task: a click where the target was hits nothing; `done` after it would
+    # claim a workflow that did not happen
+    _, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [BLANK, {"kind": "done"}]), tmp_path)
+    assert outcome is None and res.executed == [BLANK]
+    assert res.status == "abstain" and "changed nothing" in res.reason and res.abstain_image, res
+
+
+@pytest.mark.x11
+def test_done_in_the_middle_of_a_chunk_is_rechecked_on_the_new_screen(no_leaks, tmp_path):
+    def make(s):
+        x, y, w, h = s.wait_target("username")
+        field = {"kind": "click", "x": (x + w / 2) / s.screen[0], "y": (y + h / 2) / s.screen[1]}
+        return _Scripted(lambda n: [field, {"kind": "type", "text": "alice"}, {"kind": "done"}] if n == 1 else None,
+                         recheck=lambda rest: 0.1 if rest[0]["kind"] == "done" else 1.0)
+
+    agent, res, _ = _run_scripted(make, tmp_path)
+    assert agent.rechecked == [["type", "done"], ["done"]]
+    assert res.status == "abstain" and res.replans == 1 and len(res.executed) == 2, res
+
+
+@pytest.mark.x11
+def test_the_agent_stops_repeating_a_chunk_that_keeps_being_cut_short(no_leaks, tmp_path):
+    from agent.runner import MAX_REPEATS
+
+    tab = {"kind": "key", "combo": "tab"}
+    _, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [BLANK, tab], recheck=lambda rest: 0.1), tmp_path)
+    assert outcome is None and res.executed == [BLANK] * MAX_REPEATS and res.replans == MAX_REPEATS
+    assert res.status == "abstain" and "cut short" in res.reason, res
 
 
 @pytest.mark.x11

@@ -49,6 +49,9 @@ def test_tiny_run_gives_valid_bundle(bundle):
     for k in ("click_accuracy", "decision_click_accuracy", "kind_accuracy", "critic_auc"):
         assert ev[k] is None or 0.0 <= ev[k] <= 1.0, k
     assert ev["critic_auc"] is not None and ev["failure_chunks"] >= 1
+    # `done` judged on every held-out screen: right on final ones, wrong where work is left
+    assert len(ev["done_final_scores"]) + len(ev["done_unchanged_scores"]) == ev["steps"]
+    assert ev["done_unchanged_accepted"] is not None
     assert b.exemplars and all((out / e["file"]).exists() for e in b.exemplars)
     assert len(meta["training"]["policy_loss"]) == 3 and len(meta["training"]["critic_loss"]) == 9  # 3 x steps
     assert json.loads((out / "bundle.json").read_text())["evaluation"] == ev
@@ -138,6 +141,11 @@ def test_done_is_a_negative_on_every_screen_but_the_last(data):
         assert (kinds == codec.DONE).all() and not pos.any()
     final = dataclasses.replace(le.steps[-1], kinds=np.full_like(le.steps[-1].kinds, codec.DONE))
     assert maker.make(final, rng, "done") is None  # on the final screen `done` is right
+    # the same screen as if its chunk had run and changed nothing: the history says it ran
+    step = le.steps[1]
+    ran = [int(t) for t in step.kinds if t != codec.DONE][::-1]
+    after = step.as_if_done().prev
+    assert after.tolist() == (ran + step.prev.tolist())[:len(step.prev)] and after.tolist() != step.prev.tolist()
 
 
 def test_threshold_calibration():
