@@ -5,7 +5,7 @@ anything but those runs.
 
 Methods (see README "Benchmark"):
   A macro      replay of demo 0 at its recorded pixels
-  B policy     the policy alone (its best chunk, no critic, never abstains)
+  B policy     the policy alone (its best chunk, no critic; only the runner's own stops apply)
   C critic     policy + critic trained on synthetic negatives only
   D practised  policy + critic retrained with practice (failed rollouts as negatives, successful
                ones as demonstrations on changed screens; practice also meets the removed target)
@@ -15,12 +15,18 @@ Methods (see README "Benchmark"):
 Seeds never overlap: demos 1000.., practice 20000.., evaluation 900000.. (the same evaluation
 seeds for every method, so methods are compared on the same screens). Nothing is tuned on
 evaluation seeds.
+
+Schedule (2 cores): every task's demos first, on an idle machine; then per task C and E side by
+side, practice, D and F side by side (two one-thread processes do more than one two-thread
+one); a task's evaluation runs in the background while the next task trains.
 """
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -74,35 +80,62 @@ class BenchConfig:
 
 
 def run_bench(cfg: BenchConfig, log=print) -> dict:
+    t_start = time.monotonic()
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = defaultdict(float)  # evaluation overlaps the next task's phases
+    background = ThreadPoolExecutor(max_workers=1)  # one task's evaluation at a time
+    cancel = threading.Event()
+    try:
+        results = _run_tasks(cfg, background, cancel, timings, log)
+    except BaseException:
+        cancel.set()  # Ctrl+C or an error: the background runs stop too, leaving nothing behind
+        raise
+    finally:
+        background.shutdown(wait=True)
+    total = time.monotonic() - t_start
+    report = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+              "seeds": {"demos": DEMO_SEED, "practice": PRACTICE_SEED, "evaluation": EVAL_SEED},
+              "seconds": total, "timings": dict(timings), "results": results}
+    (cfg.out / "results.json").write_text(json.dumps(report, indent=1, default=str))
+    (cfg.out / "table.md").write_text(table(results, cfg))
+    return report
+
+
+def _run_tasks(cfg: BenchConfig, background, cancel, timings: dict, log) -> list[dict]:
     from sandbox.demos import record_demo
     from sandbox.perturb import IMPOSSIBLE
 
     from .practice import Target, run_many
 
-    t_start = time.monotonic()
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    results: list[dict] = []
-    timings: dict[str, float] = defaultdict(float)
+    # 1. demonstrations of every task first, on an otherwise idle machine (2N: E trains on all
+    # of them, everything else on the first N)
+    demos_of = {}
     for task in cfg.tasks:
-        root = cfg.out / task
-        # 1. demonstrations (2N: E trains on all of them, everything else on the first N)
         t0 = time.monotonic()
         demos = []
         for i in range(2 * cfg.demos if "E" in cfg.methods else cfg.demos):
-            folder = root / "demos" / f"{task}-s{DEMO_SEED + i:05d}"
+            folder = cfg.out / task / "demos" / f"{task}-s{DEMO_SEED + i:05d}"
             if not (folder / "meta.json").exists():
                 record_demo(task, DEMO_SEED + i, "none", folder, speed=cfg.demo_speed)
             if json.loads((folder / "meta.json").read_text())["outcome"] == "success":
                 demos.append(folder)
         if len(demos) < 2:
             raise DeskactError(f"bench: fewer than 2 successful demonstrations of {task}")
-        first, all_demos = demos[:cfg.demos], demos
+        demos_of[task] = demos
         timings["demos"] += time.monotonic() - t0
-        log(f"[{task}] {len(all_demos)} demos recorded ({time.monotonic() - t0:.0f} s)")
+        log(f"[{task}] {len(demos)} demos recorded ({time.monotonic() - t0:.0f} s)")
 
-        # 2. bundles
+    results: list[dict] = []
+    evaluating = None
+    for task in cfg.tasks:
+        root = cfg.out / task
+        first, all_demos = demos_of[task][:cfg.demos], demos_of[task]
+        # 2. bundles. E needs nothing but the demos: it trains beside C
         t0 = time.monotonic()
-        bundles = {"C": _train(first, root / "bundle-C", cfg)}
+        specs = {"C": dict(episodes=first, out=root / "bundle-C")}
+        if "E" in cfg.methods:
+            specs["E"] = dict(episodes=all_demos, out=root / "bundle-E", critic_steps=max(10, cfg.steps // 10))
+        bundles = _train_side_by_side(specs, cfg)
         timings["training"] += time.monotonic() - t0
         fails: list[Path] = []
         if set("DF") & set(cfg.methods):
@@ -118,7 +151,9 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
             jobs = [j for j in jobs if not Path(j["folder"]).exists()]
             run_many(jobs, cfg.parallel)
             outcomes = {p.parent: json.loads(p.read_text())["outcome"] for p in (root / "practice").glob("*/meta.json")}
-            fails = sorted(p for p, o in outcomes.items() if o == "failure")
+            # D and F keep C's tables of keys and texts: a rollout that typed something else
+            # (two texts run together) cannot be written in them
+            fails = _same_vocab(sorted(p for p, o in outcomes.items() if o == "failure"), bundles["C"])
             wins = _same_vocab(sorted(p for p, o in outcomes.items() if o == "success"), bundles["C"])
             timings["practice"] += time.monotonic() - t0
             log(f"[{task}] practice: {len(fails)} failed and {len(wins)} successful rollouts of {cfg.practice_episodes}")
@@ -127,19 +162,17 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
             # D learns from all of practice: failed rollouts are negatives, successful ones are
             # demonstrations on changed screens. F gets exactly N failures and nothing else, so
             # that E (2N demos) and F (N demos + N failures) have the same amount of data.
+            specs = {}
             if "D" in cfg.methods:
-                bundles["D"] = _train(first + wins, root / "bundle-D", cfg, fails, policy_from=bundles["C"])
+                specs["D"] = dict(episodes=first + wins, out=root / "bundle-D", failures=fails, policy_from=bundles["C"])
             if "F" in cfg.methods:
-                bundles["F"] = _train(first, root / "bundle-F", cfg, fails[:cfg.demos], policy_from=bundles["C"])
-            timings["training"] += time.monotonic() - t0
-        if "E" in cfg.methods:
-            t0 = time.monotonic()
-            bundles["E"] = _train(all_demos, root / "bundle-E", cfg, critic_steps=max(10, cfg.steps // 10))
+                specs["F"] = dict(episodes=first, out=root / "bundle-F", failures=fails[:cfg.demos], policy_from=bundles["C"])
+            bundles.update(_train_side_by_side(specs, cfg))
             timings["training"] += time.monotonic() - t0
         log(f"[{task}] bundles trained")
 
-        # 3. evaluation: every method on the same evaluation seeds
-        t0 = time.monotonic()
+        # 3. evaluation: every method on the same evaluation seeds. The runs mostly wait for
+        # screens to settle, so they go on in the background while the next task trains
         jobs, labels = [], []
         for change in cfg.perturbations:
             for e in range(cfg.eval_episodes):
@@ -157,27 +190,59 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
                 jobs.append(dict(bundle=str(bundles["D"]), target=Target(task=task, perturb=IMPOSSIBLE),
                                  seed=EVAL_SEED + e))
                 labels.append(("D", "impossible"))
-        for (m, change), r in zip(labels, run_many(jobs, cfg.parallel)):
-            r.update(method=m, change=change)
-            results.append(r)
-        timings["evaluation"] += time.monotonic() - t0
-        log(f"[{task}] {len(jobs)} evaluation runs ({time.monotonic() - t0:.0f} s)")
-    total = time.monotonic() - t_start
-    report = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
-              "seeds": {"demos": DEMO_SEED, "practice": PRACTICE_SEED, "evaluation": EVAL_SEED},
-              "seconds": total, "timings": dict(timings), "results": results}
-    (cfg.out / "results.json").write_text(json.dumps(report, indent=1, default=str))
-    (cfg.out / "table.md").write_text(table(results, cfg))
-    return report
+        if evaluating is not None:
+            results.extend(evaluating.result())
+        evaluating = background.submit(_evaluate, task, jobs, labels, cfg, timings, log, cancel)
+    if evaluating is not None:
+        results.extend(evaluating.result())
+    return results
 
 
-def _train(episodes, out: Path, cfg: BenchConfig, failures=(), policy_from=None, critic_steps=None) -> Path:
+def _evaluate(task: str, jobs: list[dict], labels: list, cfg: BenchConfig, timings: dict, log, cancel) -> list[dict]:
+    from .practice import run_many
+
+    t0 = time.monotonic()
+    results = []
+    for (m, change), r in zip(labels, run_many(jobs, cfg.parallel, cancel=cancel)):
+        r.update(method=m, change=change)
+        results.append(r)
+    timings["evaluation"] += time.monotonic() - t0
+    log(f"[{task}] {len(jobs)} evaluation runs ({time.monotonic() - t0:.0f} s)")
+    return results
+
+
+def _train_side_by_side(specs: dict[str, dict], cfg: BenchConfig) -> dict[str, Path]:
+    """Bundles that do not depend on each other, trained at once in two processes of one torch
+    thread each: on 2 cores two such runs took 62 s together, one run on two threads 46 s
+    (docs/benchmarks.md). A bundle already there is reused."""
+    todo = {m: s for m, s in specs.items() if not (Path(s["out"]) / "bundle.json").exists()}
+    if len(todo) < 2:
+        for s in todo.values():
+            _train(cfg=cfg, **s)
+        return {m: Path(s["out"]) for m, s in specs.items()}
+    import multiprocessing as mp
+
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
+    try:
+        for f in [pool.submit(_train, cfg=cfg, threads=1, **s) for s in todo.values()]:
+            f.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
+            p.terminate()
+        raise
+    pool.shutdown(wait=True)
+    return {m: Path(s["out"]) for m, s in specs.items()}
+
+
+def _train(episodes, out: Path, cfg: BenchConfig, failures=(), policy_from=None, critic_steps=None,
+           threads: int = 2) -> Path:
     """A bundle (reused when already there). E runs without its critic, so E trains only a token one."""
     from models.train import TrainConfig, train
 
     if (out / "bundle.json").exists():
         return out
-    train([str(p) for p in episodes], out, TrainConfig(steps=cfg.steps, critic_steps=critic_steps, seed=0),
+    train([str(p) for p in episodes], out, TrainConfig(steps=cfg.steps, critic_steps=critic_steps, seed=0, threads=threads),
           failures=[str(p) for p in failures], policy_from=policy_from)
     return out
 

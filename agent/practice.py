@@ -264,12 +264,20 @@ def _worker_rollout(kw: dict) -> dict:
                 "status": "error", "steps": 0, "wrong_action": False, "abstained": False, "seconds": 0.0}
 
 
-def run_many(jobs: list[dict], parallel: int = 1, progress=None) -> list[dict]:
+class Cancelled(Exception):
+    """run_many was told to stop (by another thread: the bench evaluates in the background)."""
+
+
+def run_many(jobs: list[dict], parallel: int = 1, progress=None, cancel=None) -> list[dict]:
     """Run rollout(**job) for every job, `parallel` at a time, each in a worker process (one
-    process drives one display). Results come back in job order."""
+    process drives one display). Results come back in job order. `cancel`, a threading.Event:
+    once set, the runs under way are stopped when the next one ends (their displays and
+    apps with them) and Cancelled is raised."""
     results: list[dict | None] = [None] * len(jobs)
     if parallel <= 1:
         for i, job in enumerate(jobs):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
             results[i] = _worker_rollout(job)
             if progress:
                 progress(results[i])
@@ -280,6 +288,8 @@ def run_many(jobs: list[dict], parallel: int = 1, progress=None) -> list[dict]:
     try:
         futures = {pool.submit(_worker_rollout, job): i for i, job in enumerate(jobs)}
         for f in as_completed(futures):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
             results[futures[f]] = f.result()
             if progress:
                 progress(results[futures[f]])
