@@ -30,8 +30,8 @@ class Agent:
 
     def __init__(self, bundle, candidates: int = 16, threads: int = 1, pixel_scale: float = 1.0,
                  critic: bool = True):
-        """critic=False: the policy alone (its greedy chunk, never abstains): the benchmark's
-        imitation-only baseline."""
+        """critic=False: the policy alone (its greedy chunk; it never abstains, only the runner's
+        own stops apply): the benchmark's imitation-only baseline."""
         self.bundle = bundle
         self.use_critic = critic
         self.vocab = bundle.vocab
