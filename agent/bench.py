@@ -222,14 +222,14 @@ def _train_side_by_side(specs: dict[str, dict], cfg: BenchConfig) -> dict[str, P
         return {m: Path(s["out"]) for m, s in specs.items()}
     import multiprocessing as mp
 
+    from .practice import stop_pool
+
     pool = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
     try:
         for f in [pool.submit(_train, cfg=cfg, threads=1, **s) for s in todo.values()]:
             f.result()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in list((getattr(pool, "_processes", None) or {}).values()):
-            p.terminate()
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
     return {m: Path(s["out"]) for m, s in specs.items()}

@@ -294,12 +294,18 @@ def run_many(jobs: list[dict], parallel: int = 1, progress=None, cancel=None) ->
             if progress:
                 progress(results[futures[f]])
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in list((getattr(pool, "_processes", None) or {}).values()):
-            p.terminate()  # SIGTERM: their displays and apps are stopped by the handlers
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
     return results
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Drop a pool's queued work and SIGTERM its workers (a rollout's handlers then stop its
+    display and app): for Ctrl+C or an error, when waiting for them would leave them running."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in list((getattr(pool, "_processes", None) or {}).values()):
+        p.terminate()
 
 
 def practice(bundle: str, target: Target, episodes: int, out: str | Path, seed: int = 20000,

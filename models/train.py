@@ -838,12 +838,11 @@ def summary_lines(meta: dict) -> list[str]:
             n = round(_removed_abstain(ev, meta["abstain_threshold"]) * len(rb))
             lines.append(f"Held-out screens with the target erased: abstains on {n} of {len(rb)} "
                          "(fewer means it may act where it should stop).")
-        fin, unch = ev.get("done_final_scores") or [], ev.get("done_unchanged_scores") or []
-        if fin or unch:
-            t = meta["abstain_threshold"]
-            lines.append(f"`done` would pass on {sum(x >= t for x in fin)} of {len(fin)} held-out final screens and "
-                         f"on {sum(x >= t for x in unch)} of {len(unch)} screens a step left unchanged (the "
-                         "runtime also checks that the last action changed the screen).")
+        fin, unch = ev.get("done_final_accepted"), ev.get("done_unchanged_accepted")
+        if fin is not None and unch is not None:
+            lines.append(f"`done` would pass on {fin:.0%} of the held-out final screens and on {unch:.0%} of "
+                         "the screens a step left unchanged (the runtime also checks that the last action "
+                         "changed the screen).")
     else:
         lines.append(f"Held-out evaluation: {ev.get('note')}")
     lines += [f"Warning: {d}. Check the bundle under changes (deskact practice, deskact bench) before "
