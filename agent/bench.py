@@ -16,9 +16,9 @@ Seeds never overlap: demos 1000.., practice 20000.., evaluation 900000.. (the sa
 seeds for every method, so methods are compared on the same screens). Nothing is tuned on
 evaluation seeds.
 
-Schedule (2 cores): every task's demos first, on an idle machine; then per task C and E side by
-side, practice, D and F side by side (two one-thread processes do more than one two-thread
-one); a task's evaluation runs in the background while the next task trains.
+Schedule (2 cores): every task's demos first, on an idle machine; then the trainings of all
+tasks in two one-thread processes, most urgent first (see _Schedule), with practice and a task's
+evaluation in the background as soon as what they need is trained.
 """
 from __future__ import annotations
 
@@ -102,13 +102,15 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
 
 
 def _run_tasks(cfg: BenchConfig, background, cancel, timings: dict, log) -> list[dict]:
+    demos_of = _record_demos(cfg, timings, log)
+    return _Schedule(cfg, demos_of, background, cancel, timings, log).run()
+
+
+def _record_demos(cfg: BenchConfig, timings: dict, log) -> dict[str, list[Path]]:
+    """Every task's demonstrations first, on an otherwise idle machine (2N: E trains on all of
+    them, everything else on the first N)."""
     from sandbox.demos import record_demo
-    from sandbox.perturb import IMPOSSIBLE
 
-    from .practice import Target, run_many
-
-    # 1. demonstrations of every task first, on an otherwise idle machine (2N: E trains on all
-    # of them, everything else on the first N)
     demos_of = {}
     for task in cfg.tasks:
         t0 = time.monotonic()
@@ -124,78 +126,153 @@ def _run_tasks(cfg: BenchConfig, background, cancel, timings: dict, log) -> list
         demos_of[task] = demos
         timings["demos"] += time.monotonic() - t0
         log(f"[{task}] {len(demos)} demos recorded ({time.monotonic() - t0:.0f} s)")
+    return demos_of
 
-    results: list[dict] = []
-    evaluating = None
-    for task in cfg.tasks:
-        root = cfg.out / task
-        first, all_demos = demos_of[task][:cfg.demos], demos_of[task]
-        # 2. bundles. E needs nothing but the demos: it trains beside C
+
+class _Schedule:
+    """Every task's bundles, practice and evaluation on 2 cores. Trainings run in two processes
+    of one torch thread each (two such runs do more than one run on two threads), and a free
+    process takes the most urgent training that can start: the earliest task first, and within
+    a task D and F (its evaluation waits for them), then C (practice waits for it), then E.
+    Practice and evaluation run in threads beside the trainings: their runs mostly wait for
+    screens to settle. Per task: C and E from the demos; practice with C; D and F from C and
+    practice; then every method's evaluation runs. A bundle already there is reused."""
+
+    RANK = {"D": 0, "F": 0, "C": 1, "E": 2}
+
+    def __init__(self, cfg: BenchConfig, demos_of: dict, background, cancel, timings: dict, log):
+        self.cfg, self.demos_of, self.background, self.cancel = cfg, demos_of, background, cancel
+        self.timings, self.log = timings, log
+        self.bundles: dict[str, dict[str, Path]] = {t: {} for t in cfg.tasks}
+        self.needed = {"C"} | (set(cfg.methods) & set("DEF"))
+        self.ready: list[tuple] = []  # (task index, rank, method, training spec)
+        self.running: dict = {}  # future -> (what, task, method, start time)
+        self.evaluations: dict = {}  # task -> future of its results
+
+    def run(self) -> list[dict]:
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from .practice import stop_pool
+
         t0 = time.monotonic()
-        specs = {"C": dict(episodes=first, out=root / "bundle-C")}
-        if "E" in cfg.methods:
-            specs["E"] = dict(episodes=all_demos, out=root / "bundle-E", critic_steps=max(10, cfg.steps // 10))
-        bundles = _train_side_by_side(specs, cfg)
-        timings["training"] += time.monotonic() - t0
-        fails: list[Path] = []
-        if set("DF") & set(cfg.methods):
-            t0 = time.monotonic()
-            changes = [p for p in cfg.perturbations if p != "all"] or ["none"]
-            if cfg.impossible_episodes:
-                # practice meets a removed target too (its own seeds): a look-alike clicked where
-                # the target is gone is the failure that teaches the critic to stop
-                changes.append(IMPOSSIBLE)
-            jobs = [dict(bundle=str(bundles["C"]), target=Target(task=task, perturb=changes[i % len(changes)]),
-                         seed=PRACTICE_SEED + i, folder=str(root / "practice" / f"{task}-p{PRACTICE_SEED + i:05d}"),
-                         explore=cfg.explore) for i in range(cfg.practice_episodes)]
-            jobs = [j for j in jobs if not Path(j["folder"]).exists()]
-            run_many(jobs, cfg.parallel)
-            outcomes = {p.parent: json.loads(p.read_text())["outcome"] for p in (root / "practice").glob("*/meta.json")}
-            # D and F keep C's tables of keys and texts: a rollout that typed something else
-            # (two texts run together) cannot be written in them
-            fails = _same_vocab(sorted(p for p, o in outcomes.items() if o == "failure"), bundles["C"])
-            wins = _same_vocab(sorted(p for p, o in outcomes.items() if o == "success"), bundles["C"])
-            timings["practice"] += time.monotonic() - t0
-            log(f"[{task}] practice: {len(fails)} failed and {len(wins)} successful rollouts of {cfg.practice_episodes}")
-            t0 = time.monotonic()
-            # D and F keep C's policy (trained on the same N demos) and retrain only the critic.
-            # D learns from all of practice: failed rollouts are negatives, successful ones are
-            # demonstrations on changed screens. F gets exactly N failures and nothing else, so
-            # that E (2N demos) and F (N demos + N failures) have the same amount of data.
-            specs = {}
-            if "D" in cfg.methods:
-                specs["D"] = dict(episodes=first + wins, out=root / "bundle-D", failures=fails, policy_from=bundles["C"])
-            if "F" in cfg.methods:
-                specs["F"] = dict(episodes=first, out=root / "bundle-F", failures=fails[:cfg.demos], policy_from=bundles["C"])
-            bundles.update(_train_side_by_side(specs, cfg))
-            timings["training"] += time.monotonic() - t0
-        log(f"[{task}] bundles trained")
-
-        # 3. evaluation: every method on the same evaluation seeds. The runs mostly wait for
-        # screens to settle, so they go on in the background while the next task trains
-        jobs, labels = [], []
-        for change in cfg.perturbations:
-            for e in range(cfg.eval_episodes):
-                seed = EVAL_SEED + e
-                target = Target(task=task, perturb=change)
-                for m in cfg.methods:
-                    if m == "A":
-                        jobs.append(dict(macro=True, episode=str(first[0]), target=target, seed=seed))
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
+        side = ThreadPoolExecutor(max_workers=1)  # practice, one task at a time
+        try:
+            for task in self.cfg.tasks:
+                root, demos = self.cfg.out / task, self.demos_of[task]
+                self._want(task, "C", dict(episodes=demos[:self.cfg.demos], out=root / "bundle-C"))
+                if "E" in self.cfg.methods:  # E runs without its critic: it trains only a token one
+                    self._want(task, "E", dict(episodes=demos, out=root / "bundle-E",
+                                               critic_steps=max(10, self.cfg.steps // 10)))
+            while self.ready or self.running:
+                while self.ready and sum(w == "train" for w, *_ in self.running.values()) < 2:
+                    self.ready.sort(key=lambda r: r[:2])
+                    i, _, m, spec = self.ready.pop(0)
+                    task = self.cfg.tasks[i]
+                    f = pool.submit(_train, cfg=self.cfg, threads=1, **spec)
+                    self.running[f] = ("train", task, m, time.monotonic())
+                done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+                for f in done:
+                    what, task, m, started = self.running.pop(f)
+                    if what == "train":
+                        self._trained(task, m, f.result(), side, time.monotonic() - started)
                     else:
-                        b = bundles["C" if m == "B" else m]
-                        jobs.append(dict(bundle=str(b), target=target, seed=seed, critic=m not in "BE"))
-                    labels.append((m, change))
-        if "D" in cfg.methods:
-            for e in range(cfg.impossible_episodes):
-                jobs.append(dict(bundle=str(bundles["D"]), target=Target(task=task, perturb=IMPOSSIBLE),
-                                 seed=EVAL_SEED + e))
-                labels.append(("D", "impossible"))
-        if evaluating is not None:
-            results.extend(evaluating.result())
-        evaluating = background.submit(_evaluate, task, jobs, labels, cfg, timings, log, cancel)
-    if evaluating is not None:
-        results.extend(evaluating.result())
-    return results
+                        self._practised(task, *f.result())
+            self.timings["training"] = time.monotonic() - t0  # wall time, practice and evaluation beside it
+        except BaseException:
+            self.cancel.set()  # the practice and evaluation threads stop at their next finished run
+            stop_pool(pool)
+            raise
+        finally:
+            side.shutdown(wait=True)
+        pool.shutdown(wait=True)
+        return [r for task in self.cfg.tasks if task in self.evaluations for r in self.evaluations[task].result()]
+
+    def _want(self, task: str, m: str, spec: dict) -> None:
+        if (Path(spec["out"]) / "bundle.json").exists():
+            self._trained(task, m, Path(spec["out"]), None, 0.0)
+        else:
+            self.ready.append((self.cfg.tasks.index(task), self.RANK[m], m, spec))
+
+    def _trained(self, task: str, m: str, bundle: Path, side, seconds: float) -> None:
+        self.bundles[task][m] = bundle
+        if seconds:
+            self.log(f"[{task}] bundle {m} trained ({seconds:.0f} s)")
+        if m == "C" and set("DF") & set(self.cfg.methods):
+            f = side.submit(self._practise, task, bundle) if side is not None else None
+            if f is None:  # resuming: practice folders already there are kept
+                self._practised(task, *self._practise(task, bundle))
+            else:
+                self.running[f] = ("practice", task, m, time.monotonic())
+        if set(self.bundles[task]) >= self.needed:
+            self.evaluations[task] = self.background.submit(
+                _evaluate, task, *_evaluation_jobs(task, self.bundles[task], self.demos_of[task][:self.cfg.demos], self.cfg),
+                self.cfg, self.timings, self.log, self.cancel)
+
+    def _practise(self, task: str, bundle: Path) -> tuple[list[Path], list[Path]]:
+        """Exploring rollouts of C over the changes (and the removed target); (failed, successful)."""
+        from sandbox.perturb import IMPOSSIBLE
+
+        from .practice import Target, run_many
+
+        t0 = time.monotonic()
+        cfg, root = self.cfg, self.cfg.out / task
+        changes = [p for p in cfg.perturbations if p != "all"] or ["none"]
+        if cfg.impossible_episodes:
+            # practice meets a removed target too (its own seeds): a look-alike clicked where
+            # the target is gone is the failure that teaches the critic to stop
+            changes.append(IMPOSSIBLE)
+        jobs = [dict(bundle=str(bundle), target=Target(task=task, perturb=changes[i % len(changes)]),
+                     seed=PRACTICE_SEED + i, folder=str(root / "practice" / f"{task}-p{PRACTICE_SEED + i:05d}"),
+                     explore=cfg.explore) for i in range(cfg.practice_episodes)]
+        run_many([j for j in jobs if not Path(j["folder"]).exists()], cfg.parallel, cancel=self.cancel)
+        outcomes = {p.parent: json.loads(p.read_text())["outcome"] for p in (root / "practice").glob("*/meta.json")}
+        # D and F keep C's tables of keys and texts: a rollout that typed something else (two
+        # texts run together) cannot be written in them
+        fails = _same_vocab(sorted(p for p, o in outcomes.items() if o == "failure"), bundle)
+        wins = _same_vocab(sorted(p for p, o in outcomes.items() if o == "success"), bundle)
+        self.timings["practice"] += time.monotonic() - t0
+        self.log(f"[{task}] practice: {len(fails)} failed and {len(wins)} successful rollouts of {cfg.practice_episodes}")
+        return fails, wins
+
+    def _practised(self, task: str, fails: list[Path], wins: list[Path]) -> None:
+        # D and F keep C's policy (trained on the same N demos) and retrain only the critic. D
+        # learns from all of practice: failed rollouts are negatives, successful ones are
+        # demonstrations on changed screens. F gets exactly N failures and nothing else, so that
+        # E (2N demos) and F (N demos + N failures) have the same amount of data.
+        root, first, c = self.cfg.out / task, self.demos_of[task][:self.cfg.demos], self.bundles[task]["C"]
+        if "D" in self.cfg.methods:
+            self._want(task, "D", dict(episodes=first + wins, out=root / "bundle-D", failures=fails, policy_from=c))
+        if "F" in self.cfg.methods:
+            self._want(task, "F", dict(episodes=first, out=root / "bundle-F", failures=fails[:self.cfg.demos],
+                                       policy_from=c))
+
+
+def _evaluation_jobs(task: str, bundles: dict[str, Path], first: list[Path], cfg: BenchConfig) -> tuple[list, list]:
+    """Every method on the same evaluation seeds, and D on the removed target; (jobs, labels)."""
+    from sandbox.perturb import IMPOSSIBLE
+
+    from .practice import Target
+
+    jobs, labels = [], []
+    for change in cfg.perturbations:
+        for e in range(cfg.eval_episodes):
+            seed = EVAL_SEED + e
+            target = Target(task=task, perturb=change)
+            for m in cfg.methods:
+                if m == "A":
+                    jobs.append(dict(macro=True, episode=str(first[0]), target=target, seed=seed))
+                else:
+                    b = bundles["C" if m == "B" else m]
+                    jobs.append(dict(bundle=str(b), target=target, seed=seed, critic=m not in "BE"))
+                labels.append((m, change))
+    if "D" in cfg.methods:
+        for e in range(cfg.impossible_episodes):
+            jobs.append(dict(bundle=str(bundles["D"]), target=Target(task=task, perturb=IMPOSSIBLE),
+                             seed=EVAL_SEED + e))
+            labels.append(("D", "impossible"))
+    return jobs, labels
 
 
 def _evaluate(task: str, jobs: list[dict], labels: list, cfg: BenchConfig, timings: dict, log, cancel) -> list[dict]:
@@ -211,33 +288,9 @@ def _evaluate(task: str, jobs: list[dict], labels: list, cfg: BenchConfig, timin
     return results
 
 
-def _train_side_by_side(specs: dict[str, dict], cfg: BenchConfig) -> dict[str, Path]:
-    """Bundles that do not depend on each other, trained at once in two processes of one torch
-    thread each: on 2 cores two such runs took 62 s together, one run on two threads 46 s
-    (docs/benchmarks.md). A bundle already there is reused."""
-    todo = {m: s for m, s in specs.items() if not (Path(s["out"]) / "bundle.json").exists()}
-    if len(todo) < 2:
-        for s in todo.values():
-            _train(cfg=cfg, **s)
-        return {m: Path(s["out"]) for m, s in specs.items()}
-    import multiprocessing as mp
-
-    from .practice import stop_pool
-
-    pool = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
-    try:
-        for f in [pool.submit(_train, cfg=cfg, threads=1, **s) for s in todo.values()]:
-            f.result()
-    except BaseException:
-        stop_pool(pool)
-        raise
-    pool.shutdown(wait=True)
-    return {m: Path(s["out"]) for m, s in specs.items()}
-
-
 def _train(episodes, out: Path, cfg: BenchConfig, failures=(), policy_from=None, critic_steps=None,
            threads: int = 2) -> Path:
-    """A bundle (reused when already there). E runs without its critic, so E trains only a token one."""
+    """A bundle (reused when already there)."""
     from models.train import TrainConfig, train
 
     if (out / "bundle.json").exists():
