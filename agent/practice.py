@@ -303,8 +303,9 @@ def run_many(jobs: list[dict], parallel: int = 1, progress=None, cancel=None) ->
 def stop_pool(pool: ProcessPoolExecutor) -> None:
     """Drop a pool's queued work and SIGTERM its workers (a rollout's handlers then stop its
     display and app): for Ctrl+C or an error, when waiting for them would leave them running."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
     pool.shutdown(wait=False, cancel_futures=True)
-    for p in list((getattr(pool, "_processes", None) or {}).values()):
+    for p in workers:
         p.terminate()
 
 
