@@ -16,9 +16,9 @@ Seeds never overlap: demos 1000.., practice 20000.., evaluation 900000.. (the sa
 seeds for every method, so methods are compared on the same screens). Nothing is tuned on
 evaluation seeds.
 
-Schedule (2 cores): every task's demos first, on an idle machine; then the trainings of all
-tasks in two one-thread processes, most urgent first (see _Schedule), with practice and a task's
-evaluation in the background as soon as what they need is trained.
+Schedule (2 cores): demos, trainings (two one-thread processes at a lower priority, most
+urgent first), practice and evaluation all overlap, each started as soon as what it needs is
+there (see _Schedule).
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class BenchConfig:
 def run_bench(cfg: BenchConfig, log=print) -> dict:
     t_start = time.monotonic()
     cfg.out.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = defaultdict(float)  # evaluation overlaps the next task's phases
+    timings: dict[str, float] = defaultdict(float)  # seconds per phase, summed over tasks (phases overlap)
     background = ThreadPoolExecutor(max_workers=1)  # one task's evaluation at a time
     cancel = threading.Event()
     try:
@@ -102,47 +102,51 @@ def run_bench(cfg: BenchConfig, log=print) -> dict:
 
 
 def _run_tasks(cfg: BenchConfig, background, cancel, timings: dict, log) -> list[dict]:
-    demos_of = _record_demos(cfg, timings, log)
-    return _Schedule(cfg, demos_of, background, cancel, timings, log).run()
+    return _Schedule(cfg, background, cancel, timings, log).run()
 
 
-def _record_demos(cfg: BenchConfig, timings: dict, log) -> dict[str, list[Path]]:
-    """Every task's demonstrations first, on an otherwise idle machine (2N: E trains on all of
-    them, everything else on the first N)."""
+def _record_demos(task: str, cfg: BenchConfig) -> tuple[list[Path], float]:
+    """A task's demonstrations (2N: E trains on all of them, everything else on the first N)
+    and the seconds they took; the ones already there are kept."""
     from sandbox.demos import record_demo
 
-    demos_of = {}
-    for task in cfg.tasks:
-        t0 = time.monotonic()
-        demos = []
-        for i in range(2 * cfg.demos if "E" in cfg.methods else cfg.demos):
-            folder = cfg.out / task / "demos" / f"{task}-s{DEMO_SEED + i:05d}"
-            if not (folder / "meta.json").exists():
-                record_demo(task, DEMO_SEED + i, "none", folder, speed=cfg.demo_speed)
-            if json.loads((folder / "meta.json").read_text())["outcome"] == "success":
-                demos.append(folder)
-        if len(demos) < 2:
-            raise DeskactError(f"bench: fewer than 2 successful demonstrations of {task}")
-        demos_of[task] = demos
-        timings["demos"] += time.monotonic() - t0
-        log(f"[{task}] {len(demos)} demos recorded ({time.monotonic() - t0:.0f} s)")
-    return demos_of
+    t0 = time.monotonic()
+    demos = []
+    for i in range(2 * cfg.demos if "E" in cfg.methods else cfg.demos):
+        folder = cfg.out / task / "demos" / f"{task}-s{DEMO_SEED + i:05d}"
+        if not (folder / "meta.json").exists():
+            record_demo(task, DEMO_SEED + i, "none", folder, speed=cfg.demo_speed)
+        if json.loads((folder / "meta.json").read_text())["outcome"] == "success":
+            demos.append(folder)
+    if len(demos) < 2:
+        raise DeskactError(f"bench: fewer than 2 successful demonstrations of {task}")
+    return demos, time.monotonic() - t0
+
+
+def _lower_priority() -> None:
+    """Trainings yield the CPU to recordings and rollouts, which must keep a person's pace (a
+    rollout on a starved machine also polls its screen for longer, which costs CPU)."""
+    import os
+
+    os.nice(10)
 
 
 class _Schedule:
-    """Every task's bundles, practice and evaluation on 2 cores. Trainings run in two processes
-    of one torch thread each (two such runs do more than one run on two threads), and a free
-    process takes the most urgent training that can start: the earliest task first, and within
-    a task D and F (its evaluation waits for them), then C (practice waits for it), then E.
-    Practice and evaluation run in threads beside the trainings: their runs mostly wait for
-    screens to settle. Per task: C and E from the demos; practice with C; D and F from C and
-    practice; then every method's evaluation runs. A bundle already there is reused."""
+    """Every task's demos, bundles, practice and evaluation on 2 cores, each started as soon as
+    what it needs is there. Demos are recorded one at a time in their own process. Trainings run
+    in two processes of one torch thread each (two such runs do more than one run on two
+    threads), at a lower priority, and a free process takes the most urgent training that can
+    start: the earliest task first, and within a task D and F (its evaluation waits for them),
+    then C (practice waits for it), then E. Practice and evaluation run in threads: their runs
+    mostly wait for screens to settle. Per task: C and E from the demos; practice with C; D and
+    F from C and practice; then every method's evaluation. A bundle already there is reused."""
 
     RANK = {"D": 0, "F": 0, "C": 1, "E": 2}
 
-    def __init__(self, cfg: BenchConfig, demos_of: dict, background, cancel, timings: dict, log):
-        self.cfg, self.demos_of, self.background, self.cancel = cfg, demos_of, background, cancel
+    def __init__(self, cfg: BenchConfig, background, cancel, timings: dict, log):
+        self.cfg, self.background, self.cancel = cfg, background, cancel
         self.timings, self.log = timings, log
+        self.demos_of: dict[str, list[Path]] = {}
         self.bundles: dict[str, dict[str, Path]] = {t: {} for t in cfg.tasks}
         self.needed = {"C"} | (set(cfg.methods) & set("DEF"))
         self.ready: list[tuple] = []  # (task index, rank, method, training spec)
@@ -155,39 +159,47 @@ class _Schedule:
 
         from .practice import stop_pool
 
-        t0 = time.monotonic()
-        pool = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
+        spawn = mp.get_context("spawn")
+        recorder = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=spawn, initializer=_lower_priority)
         side = ThreadPoolExecutor(max_workers=1)  # practice, one task at a time
         try:
             for task in self.cfg.tasks:
-                root, demos = self.cfg.out / task, self.demos_of[task]
-                self._want(task, "C", dict(episodes=demos[:self.cfg.demos], out=root / "bundle-C"))
-                if "E" in self.cfg.methods:  # E runs without its critic: it trains only a token one
-                    self._want(task, "E", dict(episodes=demos, out=root / "bundle-E",
-                                               critic_steps=max(10, self.cfg.steps // 10)))
+                self.running[recorder.submit(_record_demos, task, self.cfg)] = ("demos", task, None, 0.0)
             while self.ready or self.running:
                 while self.ready and sum(w == "train" for w, *_ in self.running.values()) < 2:
                     self.ready.sort(key=lambda r: r[:2])
                     i, _, m, spec = self.ready.pop(0)
-                    task = self.cfg.tasks[i]
                     f = pool.submit(_train, cfg=self.cfg, threads=1, **spec)
-                    self.running[f] = ("train", task, m, time.monotonic())
+                    self.running[f] = ("train", self.cfg.tasks[i], m, time.monotonic())
                 done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
                 for f in done:
                     what, task, m, started = self.running.pop(f)
-                    if what == "train":
+                    if what == "demos":
+                        self._recorded(task, *f.result())
+                    elif what == "train":
                         self._trained(task, m, f.result(), side, time.monotonic() - started)
                     else:
                         self._practised(task, *f.result())
-            self.timings["training"] = time.monotonic() - t0  # wall time, practice and evaluation beside it
         except BaseException:
             self.cancel.set()  # the practice and evaluation threads stop at their next finished run
+            stop_pool(recorder)
             stop_pool(pool)
             raise
         finally:
             side.shutdown(wait=True)
+        recorder.shutdown(wait=True)
         pool.shutdown(wait=True)
         return [r for task in self.cfg.tasks if task in self.evaluations for r in self.evaluations[task].result()]
+
+    def _recorded(self, task: str, demos: list[Path], seconds: float) -> None:
+        self.demos_of[task] = demos
+        self.timings["demos"] += seconds
+        self.log(f"[{task}] {len(demos)} demos recorded ({seconds:.0f} s)")
+        root = self.cfg.out / task
+        self._want(task, "C", dict(episodes=demos[:self.cfg.demos], out=root / "bundle-C"))
+        if "E" in self.cfg.methods:  # E runs without its critic: it trains only a token one
+            self._want(task, "E", dict(episodes=demos, out=root / "bundle-E", critic_steps=max(10, self.cfg.steps // 10)))
 
     def _want(self, task: str, m: str, spec: dict) -> None:
         if (Path(spec["out"]) / "bundle.json").exists():
@@ -198,6 +210,7 @@ class _Schedule:
     def _trained(self, task: str, m: str, bundle: Path, side, seconds: float) -> None:
         self.bundles[task][m] = bundle
         if seconds:
+            self.timings["training"] += seconds
             self.log(f"[{task}] bundle {m} trained ({seconds:.0f} s)")
         if m == "C" and set("DF") & set(self.cfg.methods):
             f = side.submit(self._practise, task, bundle) if side is not None else None
