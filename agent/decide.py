@@ -37,6 +37,7 @@ class Agent:
         self.vocab = bundle.vocab
         self.n = candidates
         self.threshold = bundle.abstain_threshold
+        self.min_actions = bundle.min_actions  # `done` before this many workflow actions is not believed
         self.scroll_clicks = int(bundle.meta.get("scroll_clicks", 3))
         self.pixel_scale = pixel_scale
         self.decider = Decider(bundle, threads=threads)

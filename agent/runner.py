@@ -100,6 +100,13 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                     return finish("abstain", f"it would call the workflow done, but its last action "
                                              f"({describe(res.executed[-1], executor.size)}) changed nothing "
                                              "on the screen: a person should look")
+                if action["kind"] == "done" and len(done) < agent.min_actions:
+                    # a step the demos all had did not happen (its target was missing, a dialog
+                    # came up without it): the critic reads the history, which looks finished
+                    res.abstain_image = _save(frame, out_dir, "abstain.png")
+                    return finish("abstain", f"it would call the workflow done after {len(done)} "
+                                             f"actions, but every demonstration took at least "
+                                             f"{agent.min_actions}: a person should look")
                 if j > 0:  # the rest of the chunk must still hold on the new screen, `done` too:
                     # a click that hit nothing leaves a screen where the workflow is not over
                     score = agent.recheck(frame, chunk[j:], cursor, done)

@@ -71,6 +71,11 @@ class Bundle:
         return float(self.meta["abstain_threshold"])
 
     @property
+    def min_actions(self) -> int:
+        """The fewest workflow actions any demonstration took (0: not recorded, older bundle)."""
+        return int((self.meta.get("workflow_actions") or [0])[0])
+
+    @property
     def crop_slots(self) -> int:
         return int(self.meta["crop"]["slots"])
 

@@ -706,6 +706,9 @@ def _bundle_meta(folder: Path, cfg: TrainConfig, vocab, pcfg, ccfg, demos, parit
         "vocab": vocab.to_json(),
         "start_token": vocab.start,
         "scroll_clicks": _scroll_clicks(demos),
+        # [fewest, most] workflow actions of a demonstration (dismissed dialogs are not steps):
+        # the runtime does not believe `done` after fewer than the fewest
+        "workflow_actions": [min(len(le.tokens) for le in demos), max(len(le.tokens) for le in demos)],
         "abstain_threshold": 0.5,
         "models": {
             "policy": {"file": "policy.onnx", "sha256": bundle_mod.sha256_file(folder / "policy.onnx"),

@@ -72,6 +72,7 @@ class _Scripted:
     """An agent that proposes what the test says (the runner is under test, not the models)."""
 
     threshold = 0.5
+    min_actions = 0
 
     def __init__(self, plan, recheck=lambda rest: 1.0):
         self.plan, self.seen, self.rechecked, self._recheck = plan, [], [], recheck
@@ -152,6 +153,22 @@ def test_done_right_after_a_click_that_changed_nothing_is_not_believed(no_leaks,
     _, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [BLANK, {"kind": "done"}]), tmp_path)
     assert outcome is None and res.executed == [BLANK]
     assert res.status == "abstain" and "changed nothing" in res.reason and res.abstain_image, res
+
+
+@pytest.mark.x11
+def test_done_after_fewer_actions_than_any_demonstration_is_not_believed(no_leaks, tmp_path):
+    # the impossible task again, but the click changed the screen (focus moved into a field):
+    # the demos all took more actions, so the workflow cannot be over
+    def make(s):
+        x, y, w, h = s.wait_target("username")
+        field = {"kind": "click", "x": (x + w / 2) / s.screen[0], "y": (y + h / 2) / s.screen[1]}
+        agent = _Scripted(lambda n: [field, {"kind": "type", "text": "alice"}, {"kind": "done"}])
+        agent.min_actions = 3
+        return agent
+
+    _, res, outcome = _run_scripted(make, tmp_path)
+    assert outcome is None and [a["kind"] for a in res.executed] == ["click", "type"]
+    assert res.status == "abstain" and "at least 3" in res.reason and res.abstain_image, res
 
 
 @pytest.mark.x11

@@ -37,7 +37,9 @@ def bundle(data, tmp_path_factory):
     return out, meta
 
 
-def test_tiny_run_gives_valid_bundle(bundle):
+def test_tiny_run_gives_valid_bundle(bundle, data):
+    from recorder.episode import Episode
+
     out, meta = bundle
     b = bundle_mod.load(out)  # format version and sha256 of each model file checked
     assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "policy.onnx", "policy.pt"]
@@ -55,6 +57,8 @@ def test_tiny_run_gives_valid_bundle(bundle):
     assert b.exemplars and all((out / e["file"]).exists() for e in b.exemplars)
     assert len(meta["training"]["policy_loss"]) == 3 and len(meta["training"]["critic_loss"]) == 9  # 3 x steps
     assert json.loads((out / "bundle.json").read_text())["evaluation"] == ev
+    n = [len(Episode.load(p).actions) for p in (data / "demos").iterdir()]  # the runtime's `done` rule
+    assert meta["workflow_actions"] == [min(n), max(n)] and b.min_actions == min(n)
 
 
 def test_evaluation_is_on_held_out_episodes(bundle):
