@@ -152,6 +152,7 @@ class _Schedule:
         self.ready: list[tuple] = []  # (task index, rank, method, training spec)
         self.running: dict = {}  # future -> (what, task, method, start time)
         self.evaluations: dict = {}  # task -> future of its results
+        self.practising = ThreadPoolExecutor(max_workers=1)  # practice, one task at a time
 
     def run(self) -> list[dict]:
         import multiprocessing as mp
@@ -162,7 +163,6 @@ class _Schedule:
         spawn = mp.get_context("spawn")
         recorder = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
         pool = ProcessPoolExecutor(max_workers=2, mp_context=spawn, initializer=_lower_priority)
-        side = ThreadPoolExecutor(max_workers=1)  # practice, one task at a time
         try:
             for task in self.cfg.tasks:
                 self.running[recorder.submit(_record_demos, task, self.cfg)] = ("demos", task, None, 0.0)
@@ -178,7 +178,7 @@ class _Schedule:
                     if what == "demos":
                         self._recorded(task, *f.result())
                     elif what == "train":
-                        self._trained(task, m, f.result(), side, time.monotonic() - started)
+                        self._trained(task, m, f.result(), time.monotonic() - started)
                     else:
                         self._practised(task, *f.result())
         except BaseException:
@@ -187,7 +187,7 @@ class _Schedule:
             stop_pool(pool)
             raise
         finally:
-            side.shutdown(wait=True)
+            self.practising.shutdown(wait=True)
         recorder.shutdown(wait=True)
         pool.shutdown(wait=True)
         return [r for task in self.cfg.tasks if task in self.evaluations for r in self.evaluations[task].result()]
@@ -203,21 +203,17 @@ class _Schedule:
 
     def _want(self, task: str, m: str, spec: dict) -> None:
         if (Path(spec["out"]) / "bundle.json").exists():
-            self._trained(task, m, Path(spec["out"]), None, 0.0)
+            self._trained(task, m, Path(spec["out"]), 0.0)
         else:
             self.ready.append((self.cfg.tasks.index(task), self.RANK[m], m, spec))
 
-    def _trained(self, task: str, m: str, bundle: Path, side, seconds: float) -> None:
+    def _trained(self, task: str, m: str, bundle: Path, seconds: float) -> None:
         self.bundles[task][m] = bundle
         if seconds:
             self.timings["training"] += seconds
             self.log(f"[{task}] bundle {m} trained ({seconds:.0f} s)")
         if m == "C" and set("DF") & set(self.cfg.methods):
-            f = side.submit(self._practise, task, bundle) if side is not None else None
-            if f is None:  # resuming: practice folders already there are kept
-                self._practised(task, *self._practise(task, bundle))
-            else:
-                self.running[f] = ("practice", task, m, time.monotonic())
+            self.running[self.practising.submit(self._practise, task, bundle)] = ("practice", task, m, 0.0)
         if set(self.bundles[task]) >= self.needed:
             self.evaluations[task] = self.background.submit(
                 _evaluate, task, *_evaluation_jobs(task, self.bundles[task], self.demos_of[task][:self.cfg.demos], self.cfg),
