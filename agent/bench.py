@@ -136,22 +136,24 @@ class _Schedule:
     what it needs is there. Demos are recorded one at a time in their own process. Trainings run
     in two processes of one torch thread each (two such runs do more than one run on two
     threads), at a lower priority, and a free process takes the most urgent training that can
-    start: the earliest task first, and within a task D and F (its evaluation waits for them),
-    then C (practice waits for it), then E. Practice and evaluation run in threads: their runs
-    mostly wait for screens to settle. Per task: C and E from the demos; practice with C; D and
-    F from C and practice; then every method's evaluation. A bundle already there is reused."""
+    start: every task's C first (practice, D, F and their evaluations wait for it), then D and F,
+    then E (only its own evaluation waits for it), earliest task first. So the run ends on E
+    trainings and their short evaluations, not on a chain of C, practice, D and F. Practice and
+    evaluation run in threads: their runs mostly wait for screens to settle. Per task: C and E
+    from the demos; practice with C; D and F from C and practice; each bundle's methods are
+    evaluated as soon as it is there (A and B with C). A bundle already there is reused."""
 
-    RANK = {"D": 0, "F": 0, "C": 1, "E": 2}
+    RANK = {"C": 0, "D": 1, "F": 1, "E": 2}
+    EVALUATES = {"C": "ABC", "D": "D", "E": "E", "F": "F"}  # the methods a bundle's arrival lets run
 
     def __init__(self, cfg: BenchConfig, background, cancel, timings: dict, log):
         self.cfg, self.background, self.cancel = cfg, background, cancel
         self.timings, self.log = timings, log
         self.demos_of: dict[str, list[Path]] = {}
         self.bundles: dict[str, dict[str, Path]] = {t: {} for t in cfg.tasks}
-        self.needed = {"C"} | (set(cfg.methods) & set("DEF"))
-        self.ready: list[tuple] = []  # (task index, rank, method, training spec)
+        self.ready: list[tuple] = []  # (rank, task index, method, training spec)
         self.running: dict = {}  # future -> (what, task, method, start time)
-        self.evaluations: dict = {}  # task -> future of its results
+        self.evaluations: dict = {t: {} for t in cfg.tasks}  # task -> bundle -> future of its results
         self.practising = ThreadPoolExecutor(max_workers=1)  # practice, one task at a time
 
     def run(self) -> list[dict]:
@@ -169,7 +171,7 @@ class _Schedule:
             while self.ready or self.running:
                 while self.ready and sum(w == "train" for w, *_ in self.running.values()) < 2:
                     self.ready.sort(key=lambda r: r[:2])
-                    i, _, m, spec = self.ready.pop(0)
+                    _, i, m, spec = self.ready.pop(0)
                     f = pool.submit(_train, cfg=self.cfg, threads=1, **spec)
                     self.running[f] = ("train", self.cfg.tasks[i], m, time.monotonic())
                 done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
@@ -190,7 +192,8 @@ class _Schedule:
             self.practising.shutdown(wait=True)
         recorder.shutdown(wait=True)
         pool.shutdown(wait=True)
-        return [r for task in self.cfg.tasks if task in self.evaluations for r in self.evaluations[task].result()]
+        return [r for task in self.cfg.tasks for m in "CDEF" if m in self.evaluations[task]
+                for r in self.evaluations[task][m].result()]
 
     def _recorded(self, task: str, demos: list[Path], seconds: float) -> None:
         self.demos_of[task] = demos
@@ -205,7 +208,7 @@ class _Schedule:
         if (Path(spec["out"]) / "bundle.json").exists():
             self._trained(task, m, Path(spec["out"]), 0.0)
         else:
-            self.ready.append((self.cfg.tasks.index(task), self.RANK[m], m, spec))
+            self.ready.append((self.RANK[m], self.cfg.tasks.index(task), m, spec))
 
     def _trained(self, task: str, m: str, bundle: Path, seconds: float) -> None:
         self.bundles[task][m] = bundle
@@ -214,9 +217,11 @@ class _Schedule:
             self.log(f"[{task}] bundle {m} trained ({seconds:.0f} s)")
         if m == "C" and set("DF") & set(self.cfg.methods):
             self.running[self.practising.submit(self._practise, task, bundle)] = ("practice", task, m, 0.0)
-        if set(self.bundles[task]) >= self.needed:
-            self.evaluations[task] = self.background.submit(
-                _evaluate, task, *_evaluation_jobs(task, self.bundles[task], self.demos_of[task][:self.cfg.demos], self.cfg),
+        methods = "".join(x for x in self.EVALUATES[m] if x in self.cfg.methods)
+        if methods:
+            self.evaluations[task][m] = self.background.submit(
+                _evaluate, task, *_evaluation_jobs(task, methods, self.bundles[task],
+                                                   self.demos_of[task][:self.cfg.demos], self.cfg),
                 self.cfg, self.timings, self.log, self.cancel)
 
     def _practise(self, task: str, bundle: Path) -> tuple[list[Path], list[Path]]:
@@ -258,8 +263,10 @@ class _Schedule:
                                        policy_from=c))
 
 
-def _evaluation_jobs(task: str, bundles: dict[str, Path], first: list[Path], cfg: BenchConfig) -> tuple[list, list]:
-    """Every method on the same evaluation seeds, and D on the removed target; (jobs, labels)."""
+def _evaluation_jobs(task: str, methods: str, bundles: dict[str, Path], first: list[Path],
+                     cfg: BenchConfig) -> tuple[list, list]:
+    """These methods on the evaluation seeds (the same for every method), and D on the removed
+    target; (jobs, labels)."""
     from sandbox.perturb import IMPOSSIBLE
 
     from .practice import Target
@@ -269,14 +276,14 @@ def _evaluation_jobs(task: str, bundles: dict[str, Path], first: list[Path], cfg
         for e in range(cfg.eval_episodes):
             seed = EVAL_SEED + e
             target = Target(task=task, perturb=change)
-            for m in cfg.methods:
+            for m in methods:
                 if m == "A":
                     jobs.append(dict(macro=True, episode=str(first[0]), target=target, seed=seed))
                 else:
                     b = bundles["C" if m == "B" else m]
                     jobs.append(dict(bundle=str(b), target=target, seed=seed, critic=m not in "BE"))
                 labels.append((m, change))
-    if "D" in cfg.methods:
+    if "D" in methods:
         for e in range(cfg.impossible_episodes):
             jobs.append(dict(bundle=str(bundles["D"]), target=Target(task=task, perturb=IMPOSSIBLE),
                              seed=EVAL_SEED + e))
@@ -293,7 +300,8 @@ def _evaluate(task: str, jobs: list[dict], labels: list, cfg: BenchConfig, timin
         r.update(method=m, change=change)
         results.append(r)
     timings["evaluation"] += time.monotonic() - t0
-    log(f"[{task}] {len(jobs)} evaluation runs ({time.monotonic() - t0:.0f} s)")
+    log(f"[{task}] {len(jobs)} evaluation runs of {''.join(sorted({m for m, _ in labels}))} "
+        f"({time.monotonic() - t0:.0f} s)")
     return results
 
 
