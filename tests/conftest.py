@@ -70,11 +70,12 @@ def no_leaks():
     while (left := child_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
     # multiprocessing's resource tracker (started by a spawn pool) lives as long as this process
-    left = {p for p in left if _alive(p) and "resource_tracker" not in _cmdline(p)}
+    left = {p for p in left if alive(p) and "resource_tracker" not in _cmdline(p)}
     assert not left, f"processes left behind: {_describe(left)}"
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Running (a zombie not yet reaped runs nothing). Linux: /proc."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split()[2] != "Z"

@@ -13,18 +13,11 @@ from pathlib import Path
 import pytest
 from Xlib.display import Display
 
+from conftest import alive
 from sandbox.display import VirtualDisplay
 
 pytestmark = pytest.mark.x11
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def answers(display: str) -> tuple[int, int] | None:

@@ -4,26 +4,11 @@ takes minutes) nor leave them running."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 from agent.practice import stop_pool
-
-
-def _gone(pid: int) -> bool:
-    """Exited (a zombie not yet reaped counts: it runs nothing)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc (macOS)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
+from conftest import alive
 
 
 def test_stop_pool_terminates_busy_workers(no_leaks):
@@ -38,9 +23,9 @@ def test_stop_pool_terminates_busy_workers(no_leaks):
     stop_pool(pool)
     # by pid: the pool's own thread reaps its workers too, so Process.join/is_alive can race it
     pids = [p.pid for p in workers]
-    while not all(map(_gone, pids)) and time.monotonic() - t0 < 5:
+    while any(map(alive, pids)) and time.monotonic() - t0 < 5:
         time.sleep(0.05)
-    assert all(map(_gone, pids)), "a worker outlived stop_pool"
+    assert not any(map(alive, pids)), "a worker outlived stop_pool"
     # the waiting one is cancelled, or broken if the pool had already handed it to its call
     # queue (which marks it running): either way no future waits for a worker that is gone
     deadline = time.monotonic() + 5
