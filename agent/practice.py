@@ -99,6 +99,8 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
         failed_at: list[float] = []
 
         def watch():
+            if target.task:
+                executor.look()
             out = session.outcome()
             if out:
                 if out["outcome"] == "failure":
@@ -175,9 +177,16 @@ class _TargetWitness:
         self._inner, self._session = inner, session
         self.landed: list[tuple[float, str | None, dict]] = []  # (time just after it, target hit, targets shown)
         self.closed_popup: list[float] = []  # time just before each dismissal that closed the distracting popup
+        self.popup_seen: bool | None = None  # was the popup up when the agent last looked (None: not known)
+        self.blind: list[float] = []  # clicks made while a popup was up that the agent had not seen
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
+
+    def look(self) -> None:
+        """The runner has settled the screen the agent decides on next (rollout's watch): was the
+        distracting popup on it?"""
+        self.popup_seen = "popup_close" in self._session.targets()
 
     def execute(self, action: dict) -> None:
         targets = self._session.targets() if action.get("kind") in CLICK_KINDS else None
@@ -187,6 +196,8 @@ class _TargetWitness:
             x, y = self._inner.point(action["x"], action["y"])
             hit = [(r[2] * r[3], n) for n, r in targets.items() if r[0] <= x <= r[0] + r[2] and r[1] <= y <= r[1] + r[3]]
             self.landed.append((time.monotonic(), min(hit)[1] if hit else None, targets))
+            if "popup_close" in targets and self.popup_seen is False:
+                self.blind.append(self.landed[-1][0])
             if action.get("dismiss") and self.landed[-1][1] == "popup_close":
                 self.closed_popup.append(t0)
 
@@ -195,8 +206,9 @@ def _first_off_target(executor, target: Target) -> tuple[float, list | None] | N
     """(when, where the right target was) for the rollout's first click-like action that missed the
     task's next target, or None if every one hit. Many apps report a failure only at the end
     (signin says "wrong user name" when Sign in is pressed): this finds the click into the wrong
-    field before it. Where: the target's [x, y, w, h] in logical pixels, or None when a dialog
-    covered the screen (the right action was then something else: closing it)."""
+    field before it, and a click behind the modal popup (it reaches nothing). Where: the target's
+    [x, y, w, h] in logical pixels, or None when a dialog covered the screen (the right action was
+    then something else: closing it)."""
     if not isinstance(executor, _TargetWitness):
         return None
     from sandbox import tasks
@@ -204,12 +216,17 @@ def _first_off_target(executor, target: Target) -> tuple[float, list | None] | N
     expected = [s.target for s in tasks.get(target.task).steps if s.kind in CLICK_KINDS]
     landed = [e for e in executor.landed if e[1] != "popup_close"]  # closing the dialog: not a workflow step
     for j, (t, name, shown) in enumerate(landed):
+        if "popup_close" in shown:
+            # a modal dialog was up and this click did not close it: it could not reach the window
+            # behind, the right action was closing the dialog. Unless the dialog opened after the
+            # agent last looked: then this click says nothing about its judgment.
+            return None if t in executor.blind else (t, None)
         if j < len(expected) and expected[j] not in shown:
             return None  # the app does not publish where that target is: cannot judge
         if j >= len(expected):
             return t, None
         if name != expected[j]:
-            return t, None if "popup_close" in shown else list(shown[expected[j]])
+            return t, list(shown[expected[j]])
     return None
 
 

@@ -83,6 +83,13 @@ def alive(pid: int) -> bool:
         return False
 
 
+def popup_seed(task: str = "signin") -> int:
+    """A seed whose popup opens at once (phase 0) on this task."""
+    from sandbox import perturb, tasks
+
+    return next(s for s in range(100) if perturb.draw("popup", s, tasks.get(task).n_phases).popup_phase == 0)
+
+
 def _describe(pids) -> str:
     return "; ".join(f"{p}: {_cmdline(p)[:80]}" for p in pids)
 

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import popup_seed
 from models import codec, interruptions
 
 
@@ -94,12 +95,6 @@ class _Scripted:
         return codec.Vocab().token(action)
 
 
-def _popup_seed(task="signin"):
-    from sandbox import perturb, tasks
-
-    return next(s for s in range(100) if perturb.draw("popup", s, tasks.get(task).n_phases).popup_phase == 0)
-
-
 @pytest.mark.x11
 def test_the_runner_dismisses_a_real_popup_without_counting_it_as_a_step(no_leaks):
     from agent.executor import LiveExecutor
@@ -109,7 +104,7 @@ def test_the_runner_dismisses_a_real_popup_without_counting_it_as_a_step(no_leak
     from recorder.platform.x11 import Injector, driving
     from sandbox.harness import TaskSession
 
-    with TaskSession("signin", seed=_popup_seed(), perturb_spec="popup") as s, driving(s.display):
+    with TaskSession("signin", seed=popup_seed(), perturb_spec="popup") as s, driving(s.display):
         x, y, w, h = s.wait_target("popup_close")
         W, H = s.screen
         close = {"kind": "click", "x": (x + w / 2) / W, "y": (y + h / 2) / H, "dismiss": True}
@@ -203,7 +198,7 @@ def test_the_runner_gives_up_when_a_dialog_will_not_go_away(no_leaks, tmp_path):
     from recorder.platform.x11 import Injector, driving
     from sandbox.harness import TaskSession
 
-    with TaskSession("signin", seed=_popup_seed(), perturb_spec="popup") as s, driving(s.display):
+    with TaskSession("signin", seed=popup_seed(), perturb_spec="popup") as s, driving(s.display):
         s.wait_target("popup_close")
         miss = {"kind": "click", "x": 0.95, "y": 0.95, "dismiss": True}  # off the dialog: it stays
         agent = _Scripted(lambda n: [miss])
@@ -222,7 +217,7 @@ def test_practice_marks_only_the_dismissals_that_closed_the_popup(no_leaks):
     from recorder.platform.x11 import Injector, driving
     from sandbox.harness import TaskSession
 
-    with TaskSession("signin", seed=_popup_seed(), perturb_spec="popup") as s, driving(s.display):
+    with TaskSession("signin", seed=popup_seed(), perturb_spec="popup") as s, driving(s.display):
         W, H = s.screen
         ex = _TargetWitness(LiveExecutor(s.screen, Injector(display=s.display)), s)
 

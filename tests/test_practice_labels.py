@@ -3,6 +3,7 @@ into the password field is only reported ("wrong user name") when Sign in is pre
 from __future__ import annotations
 
 import pytest
+from conftest import popup_seed
 
 pytestmark = pytest.mark.x11
 
@@ -36,3 +37,28 @@ def test_first_click_off_the_task_target_is_the_wrong_action(first, wrong_at, no
         assert off is None  # every click hit the task's next target: the app's report decides
     else:
         assert off == (ex.landed[wrong_at][0], list(right))  # when, and where it should have clicked
+
+
+@pytest.mark.parametrize("seen", [True, False])
+def test_a_click_behind_the_modal_popup_is_the_wrong_action(seen, no_leaks):
+    # the popup holds the grab: a click on the next target behind it reaches nothing, so it is the
+    # wrong action, unless the agent decided on a screen without the popup (it opened since)
+    from agent.executor import LiveExecutor
+    from agent.practice import Target, _first_off_target, _TargetWitness
+    from recorder.platform.x11 import Injector, driving
+    from sandbox.harness import TaskSession
+
+    with TaskSession("signin", seed=popup_seed(), perturb_spec="popup") as s, driving(s.display):
+        size = s.screen
+        s.wait_target("popup_close")
+        ex = _TargetWitness(LiveExecutor(size, Injector(display=s.display)), s)
+        ex.look()
+        if not seen:
+            ex.popup_seen = False  # as if the agent's last screen came before the popup opened
+        x, y = _centre(s.wait_target("username"), size)
+        ex.execute({"kind": "click", "x": x, "y": y})
+        off = _first_off_target(ex, Target(task="signin"))
+        still_up = "popup_close" in s.targets()
+    assert [name for _, name, _ in ex.landed] == ["username"]  # on the target's rectangle, all the same
+    assert still_up  # the click did not reach past the dialog
+    assert off == ((ex.landed[0][0], None) if seen else None)
