@@ -47,6 +47,7 @@ class Step:
     frame_path: Path | None = None  # the native frame on disk (re-read for evaluation)
     target: np.ndarray | None = None  # (4,) normalised x0, y0, x1, y1 of the widget slot 0 acts on, if known
     right: np.ndarray | None = None  # failures: (4,) the widget slot 0 should have acted on, if known
+    behind: tuple | None = None  # a dialog practice closed: (kinds, pos) of the workflow chunk it was in front of
 
     def hit(self, xy, tol_px: float) -> bool:
         """Is a click at normalised xy right for slot 0? Inside the target widget when the episode
@@ -82,6 +83,8 @@ class LoadedEpisode:
     role: str = "demo"  # "demo" (policy + critic positives) | "failure" (critic negatives)
     steps: list = field(default_factory=list)
     fail_from: int | None = None
+    dialogs: list = field(default_factory=list)  # practice's dismissals of a real dialog: raw (row, action),
+    # then Steps (dismiss, then the chunk; `behind` the chunk alone) for the critic (models/train.py)
 
 
 def scan(paths, failure_paths=(), skip_bad: bool = False):
@@ -116,9 +119,11 @@ def _tokenise(ep: Episode, role: str) -> LoadedEpisode:
     # action (then it is labelled as the dismissal it was)
     dismissed = set(ep.meta.get("dismissed_actions") or ())
     failed = ep.meta.get("failed_at_action")
+    dialogs = []
     for a in ep.actions:
         if a.get("i") in dismissed:
             if a.get("i") != failed:
+                dialogs.append((len(rows), a))  # right, but before the workflow step at rows[len(rows)]
                 continue
             a = dict(a, dismiss=True)
         if a.get("kind") in ("scroll",) and not float(a.get("dy", 0) or 0):
@@ -140,7 +145,7 @@ def _tokenise(ep: Episode, role: str) -> LoadedEpisode:
         raise EpisodeError(f"{ep.path}: meta.json has no screen size")
     return LoadedEpisode(path=ep.path, outcome=outcome, meta=ep.meta, tokens=[], positions=[],
                          frames=[decision_frame(r) for r in rows], episode=ep, role=role,
-                         steps=rows)  # steps holds the raw rows until build()
+                         steps=rows, dialogs=dialogs)  # steps and dialogs hold raw rows until build()
 
 
 def build_vocab(episodes) -> codec.Vocab:
@@ -151,7 +156,9 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
     """Turn a scanned episode into steps (loads its frames). Raises EpisodeError on a corrupt frame."""
     rows = le.steps
     toks, poss, frames, ids = [], [], [], []
+    tok_at = []  # per row: how many tokens come before it
     for a in rows:
+        tok_at.append(len(toks))
         t = vocab.token(a)
         if t is None:
             continue
@@ -165,21 +172,27 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
     sw, sh = int(le.meta["screen"]["width"]), int(le.meta["screen"]["height"])
     rects = le.meta.get("action_targets") if isinstance(le.meta.get("action_targets"), dict) else {}
     cursor = _first_pointer(le.episode)
+    cursors = []  # per token index: where the pointer was before it
     steps = []
     cache: dict[str, tuple] = {}
+
+    def load(fname):
+        if fname not in cache:
+            try:
+                rgb = codec.load_frame(le.episode.frame_path(fname))
+            except codec.CodecError:
+                raise EpisodeError(f"{le.path}: frame {fname} is corrupt") from None
+            cache[fname] = (codec.resize_input(rgb), codec.to_gray(rgb), rgb.shape[1] / sw)
+        return cache[fname]
+
     for j, (t, p, fname) in enumerate(zip(toks, poss, frames)):
+        cursors.append(cursor)
         if fname:
             if le.role == "failure" and j != le.fail_from:
                 pass  # only the chunk that starts with the wrong action is labelled (the runtime
                 # re-checks each action before doing it; earlier chunks' first actions were fine)
             else:
-                if fname not in cache:
-                    try:
-                        rgb = codec.load_frame(le.episode.frame_path(fname))
-                    except codec.CodecError:
-                        raise EpisodeError(f"{le.path}: frame {fname} is corrupt") from None
-                    cache[fname] = (codec.resize_input(rgb), codec.to_gray(rgb), rgb.shape[1] / sw)
-                small, gray, scale = cache[fname]
+                small, gray, scale = load(fname)
                 kinds, pos = codec.encode_chunk(toks[j:], poss[j:], chunk_size)
                 right = le.meta.get("right_target") if le.role == "failure" and ids[j] == le.meta.get("failed_at_action") else None
                 steps.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
@@ -188,6 +201,20 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                                   target=_norm_rect(rects.get(str(ids[j])), sw, sh), right=_norm_rect(right, sw, sh)))
         if t in codec.POINTER_TOKENS:
             cursor = (p[2], p[3])
+    cursors.append(cursor)
+    dialogs = []
+    for r, a in le.dialogs:
+        j = tok_at[r] if r < len(rows) else len(toks)
+        fname = decision_frame(a)
+        if not fname or (le.role == "failure" and (le.fail_from is None or j > le.fail_from)):
+            continue  # a failed rollout's actions count as right only before its wrong one
+        small, gray, scale = load(fname)
+        behind = codec.encode_chunk(toks[j:], poss[j:], chunk_size)
+        kinds, pos = codec.prepend(*behind, codec.DISMISS, codec.action_pos(a)[:2])
+        dialogs.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
+                            cursor=np.array(cursors[j], dtype=np.float32), prev=codec.history(toks[:j], vocab.start),
+                            kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname), behind=behind))
+    le.dialogs = dialogs
     final = le.meta.get("final_frame")  # the screen once the workflow was over: the chunk is done
     if le.role == "demo" and le.outcome == "success" and isinstance(final, str) and le.episode.frame_path(final).exists():
         try:

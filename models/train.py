@@ -139,8 +139,8 @@ def _crop_cutter(step, rng=None, jitter_px=0.0):
     return cut
 
 
-def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots):
-    """-> tensors (images, image_index, prev, kinds, pos, crops, crop_index, label, crop_label) and
+def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots, dialog_steps=()):
+    """dialog_steps: dialogs practice closed (Step.behind). -> tensors (images, image_index, prev, kinds, pos, crops, crop_index, label, crop_label) and
     groups [(pos_index, [neg indices])]. The chunks of a group share one augmented screen."""
     imgs, img_idx, prevs, kinds, poss, labels, groups, crop_labels = [], [], [], [], [], [], [], []
     crops, crop_index = [codec.BLANK_CROP], []
@@ -196,6 +196,20 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             for b in range(len(dialog.buttons)):
                 add_chunk(d_step, m, *interruptions.dismissing(s, dialog, b), 0.0, 0.0)
 
+    def add_dialog(s):
+        """A real dialog that practice closed with `dismiss` (the screen a drawn one imitates): the
+        dismissal is the positive; the workflow chunk behind it, `done`, and a plain click on its
+        button are negatives, as for a drawn notice."""
+        m = add_screen(s)
+        k, p = s.behind
+        negs = [add_chunk(s, m, k, p, 0.0, -1.0)]
+        if not (k == codec.DONE).all():
+            negs.append(add_chunk(s, m, np.full_like(k, codec.DONE), np.zeros_like(p), 0.0, -1.0))
+        k = s.kinds.copy()
+        k[0] = codec.CLICK
+        negs.append(add_chunk(s, m, k, s.pos, 0.0, -1.0))
+        groups.append((add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0), negs))
+
     def add_removal(s) -> bool:
         """A widget the episode clicks now or later, erased from this screen (the task's key
         target can be gone from the start). Clicking or dismissing a look-alike of it is wrong;
@@ -227,7 +241,10 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
     pointer_first = [s for s in train_steps if s.kinds[0] in codec.POINTER_TOKENS]
     for _ in range(cfg.critic_groups):
         if cfg.interruptions and rng.random() < cfg.interruptions:
-            add_interruption(train_steps[rng.integers(len(train_steps))])
+            if len(dialog_steps) and rng.random() < 0.5:
+                add_dialog(dialog_steps[rng.integers(len(dialog_steps))])
+            else:
+                add_interruption(train_steps[rng.integers(len(train_steps))])
             continue
         if cfg.removals and rng.random() < cfg.removals and add_removal(train_steps[rng.integers(len(train_steps))]):
             continue
@@ -573,6 +590,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     train_steps = [s for le in train_eps for s in le.steps]
     val_steps = [s for le in val_eps for s in le.steps]
     fail_steps = [s for le in train_fail for s in le.steps]
+    dialog_steps = [s for le in train_eps + train_fail for s in le.dialogs]
     val_fail_steps = [s for le in val_fail for s in le.steps]
     progress("load", 1, 1, {"episodes": len(demos), "failures": len(fails), "skipped": len(skipped)})
 
@@ -636,8 +654,8 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     # After practice (policy_from) the critic is fine-tuned from that bundle's, not trained anew:
     # it keeps what the synthetic negatives taught and costs a third of the steps.
     critic_start = _load_critic(policy_from, ccfg) if policy_from is not None else None
-    critic, chistory, critic_seconds = _fit_critic(ccfg, critic_start, train_steps, fail_steps, negmaker, rng, cfg,
-                                                   progress)
+    critic, chistory, critic_seconds = _fit_critic(ccfg, critic_start, train_steps, fail_steps, dialog_steps, negmaker,
+                                                   rng, cfg, progress)
 
     # ---- export, check, evaluate, write ----
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -660,6 +678,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
             "failures": [str(le.path) for le in train_fail], "held_out_failures": [str(le.path) for le in val_fail],
             "skipped": [{"path": p, "reason": r} for p, r in skipped],
             "train_steps": len(train_steps), "val_steps": len(val_steps), "failure_steps": len(fail_steps),
+            "dialog_steps": len(dialog_steps),
             "policy_loss": history, "policy_validation": val_history, "critic_loss": chistory,
             "policy_from": str(policy_from) if policy_from is not None else None,
             "critic_from": str(policy_from) if critic_start is not None else None,
@@ -675,7 +694,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
     return meta
 
 
-def _fit_critic(ccfg, start, train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, progress):
+def _fit_critic(ccfg, start, train_steps, fail_steps, dialog_steps, negmaker, rng, cfg: TrainConfig, progress):
     """One critic, trained anew (or fine-tuned from `start`). -> (critic in eval mode, loss history, seconds)."""
     critic = Critic(ccfg)
     if start is not None:
@@ -688,7 +707,7 @@ def _fit_critic(ccfg, start, train_steps, fail_steps, negmaker, rng, cfg: TrainC
     t0 = time.monotonic()
     for step in range(steps):
         (img, img_index, prev, kinds, pos, crops, crop_index, labels, crop_labels), groups = critic_batch(
-            train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots)
+            train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots, dialog_steps)
         logits = critic(_nhwc(img), prev, kinds, pos, _nhwc(crops), crop_index, image_index=img_index)
         loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
         ema = _optimiser_step(opt, critic, loss, step, steps, lr, ema, history, "critic")

@@ -69,6 +69,54 @@ def test_practice_leaves_the_agents_dismissals_out_of_training(tmp_path):
     assert step.kinds[0] == codec.DISMISS
 
 
+def test_practice_dismissals_teach_the_critic_on_the_real_dialog(tmp_path):
+    # the screen practice closed a dialog on: dismissing is right there, the chunk behind it wrong
+    import torch
+
+    from models import dataset
+    from models.synthetic import make_episode
+    from models.train import TrainConfig, critic_batch
+
+    ep = make_episode(tmp_path / "p", 3, size=(480, 300))
+    meta = json.loads((ep / "meta.json").read_text())
+    acts = [json.loads(line) for line in (ep / "actions.jsonl").read_text().splitlines()]
+    clicks = [a for a in acts if a["kind"] == "click"]
+    meta["dismissed_actions"] = [clicks[1]["i"]]
+    (ep / "meta.json").write_text(json.dumps(meta))
+    (demos, _, _) = dataset.scan([ep], [])
+    le = demos[0]
+    vocab = dataset.build_vocab(demos)
+    dataset.build(le, 0, vocab, 4)
+    (d,) = le.dialogs
+    after = next(s for s in le.steps if s.index == d.index)  # the workflow step the dialog stood in front of
+    assert d.kinds[0] == codec.DISMISS and np.allclose(d.pos[0, :2], codec.action_pos(clicks[1])[:2])
+    assert np.array_equal(d.behind[0], after.kinds) and np.array_equal(d.kinds[1:], after.kinds[:-1])
+    assert np.array_equal(d.prev, after.prev)  # the dismissal is no step of the workflow
+    assert d.frame_path.name == clicks[1]["frame"]
+
+    cfg = TrainConfig(interruptions=1.0, removals=0.0, critic_groups=4)
+    neg = dataset.NegativeMaker({0: le.steps}, vocab)
+    t, groups = critic_batch(le.steps, [], neg, np.random.default_rng(0), cfg, 4, le.dialogs)
+    kinds, labels = t[3], t[7]
+    real = [(i, n) for i, n in groups if int(kinds[i, 0]) == codec.DISMISS and
+            any(torch.equal(kinds[j], torch.as_tensor(d.behind[0])) for j in n)]
+    assert real, "no group from the real dialog in a batch of interruptions"
+    for i, n in real:
+        assert float(labels[i]) == 1.0 and all(float(labels[j]) == 0.0 for j in n)
+
+    # a failed rollout: a dismissal before its wrong action was right, one after it is not used
+    meta.update(outcome="failure", failed_at_action=clicks[0]["i"])
+    (ep / "meta.json").write_text(json.dumps(meta))
+    (_, fails, _) = dataset.scan([], [ep])
+    dataset.build(fails[0], 0, vocab, 4)
+    assert fails[0].dialogs == []
+    meta.update(failed_at_action=clicks[-1]["i"])
+    (ep / "meta.json").write_text(json.dumps(meta))
+    (_, fails, _) = dataset.scan([], [ep])
+    dataset.build(fails[0], 0, vocab, 4)
+    assert len(fails[0].dialogs) == 1
+
+
 class _Scripted:
     """An agent that proposes what the test says (the runner is under test, not the models)."""
 
