@@ -63,7 +63,7 @@ class BenchConfig:
             tasks.get(t)
         for p in self.perturbations:
             perturb.parse(p)
-        for name in ("demos", "eval_episodes", "steps", "parallel"):
+        for name in ("demos", "eval_episodes", "steps", "parallel", "practice_episodes"):
             if getattr(self, name) < 1:
                 raise DeskactError(f"bench: {name} must be at least 1, got {getattr(self, name)}")
         bad = set(self.methods) - set(METHODS)

@@ -186,3 +186,14 @@ def test_open_on_the_current_display_cleans_up_on_ctrl_c_and_sigterm(sig, says, 
     assert out.strip() == says
     assert xdotool(display, "search", "--name", "Acme").split() == [], "the task window outlived the command"
     assert answers(display)  # the session display is left alone
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--practice", "0"], "Error: bench: practice_episodes must be at least 1, got 0"),
+    (["--methods", "ABX"], "Error: bench: unknown methods X (choose from ABCDEF)"),
+])
+def test_bench_bad_options_are_one_error_line(args, message, capsys, tmp_path):
+    assert main(["bench", "--out", str(tmp_path / "b"), *args]) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and not (tmp_path / "b").exists()
+    assert len(out.err.splitlines()) == 1 and out.err.startswith(message), out.err

@@ -15,6 +15,8 @@ def add_parser(sub) -> None:
     p.add_argument("--episodes", type=int, dest="eval_episodes", help="evaluation runs per task, change and method")
     p.add_argument("--demos", type=int, help="N demonstrations per task (E gets 2N)")
     p.add_argument("--steps", type=int, help="training steps per model")
+    p.add_argument("--practice", type=int, dest="practice_episodes",
+                   help="practice rollouts per task, spread over the changes (default 24)")
     p.add_argument("--methods", help="which methods, e.g. ABCD (default ABCDEF)")
     p.add_argument("--parallel", type=int, help="runs at once, each on its own display (default 3)")
     p.add_argument("--out", default="bench-out", help="output folder (default bench-out); reused parts are kept")
@@ -26,7 +28,7 @@ def run(args) -> int:
     from ..bench import BenchConfig, run_bench
 
     kw = {k: getattr(args, k) for k in ("tasks", "perturbations", "eval_episodes", "demos", "steps", "methods",
-                                        "parallel") if getattr(args, k) is not None}
+                                        "parallel", "practice_episodes") if getattr(args, k) is not None}
     cfg = BenchConfig.quick(args.out, **kw) if args.quick else BenchConfig(out=args.out, **kw)
     report = run_bench(cfg)
     print((cfg.out / "table.md").read_text())
