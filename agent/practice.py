@@ -66,9 +66,11 @@ def _agent(bundle: str, critic: bool, candidates: int):
 
 
 def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = None, explore: float = 0.0,
-            critic: bool = True, candidates: int = 16, max_steps: int = 20, timeout: float = 60.0) -> dict:
+            critic: bool = True, candidates: int = 16, max_steps: int = 20, timeout: float = 60.0,
+            report: str | Path | None = None) -> dict:
     """Run the agent once on a fresh private display. With `folder`, the rollout is recorded
-    as an episode there (outcome from the app). Returns a result dict (JSON-able)."""
+    as an episode there (outcome from the app); with `report`, a run report (every screen, the
+    candidates and their scores) is written to that folder. Returns a result dict (JSON-able)."""
     from recorder.platform.x11 import Injector, driving
 
     from .executor import LiveExecutor
@@ -108,9 +110,19 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
                 return f"the app reported {out['outcome']}" + (f" ({out['reason']})" if out.get("reason") else "")
             return None
 
+        rep = None
+        if report is not None:
+            from .report import Report
+
+            rep = Report(report, f"{target.name} under {target.perturb}, seed {seed}", str(bundle),
+                         size=screen.logical_size)
         try:
-            res = run_loop(agent, screen, executor, Limits(max_steps, timeout), notify=lambda m: None, watch=watch)
+            res = run_loop(agent, screen, executor, Limits(max_steps, timeout), notify=lambda m: None, watch=watch,
+                           report=rep, out_dir=report)
             outcome = session.wait_outcome(timeout=1.0)
+            if rep is not None:
+                rep.finish(f"{res.reason}; the app: {outcome['outcome']}"
+                           + (f" ({outcome['reason']})" if outcome.get("reason") else ""))
         except BaseException:
             if rec is not None:
                 rec.stop(outcome="unknown", reason="the rollout was interrupted")

@@ -124,3 +124,23 @@ def test_a_rechecked_done_is_the_whole_chunk_of_done(bundle):
     whole = Candidate(np.full((K,), codec.DONE, dtype=np.int64), np.zeros((K, 4), np.float32), "test")
     (c,) = agent.decider.score(codec.preprocess(rgb), codec.to_gray(rgb), agent.history(done), [whole], 1.0)
     assert agent.recheck(frame, [{"kind": "done"}], (0.5, 0.5), done) == pytest.approx(c.score, abs=1e-6)
+
+
+def test_diagnose_writes_a_report_per_run_on_diagnosis_seeds(bundle, tmp_path, no_leaks):
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "diagnose.py"
+    p = subprocess.run([sys.executable, str(script), str(bundle), "--task", TASK, "--perturb", "none", "--runs", "2",
+                        "--out", str(tmp_path / "d")], capture_output=True, text=True, timeout=180,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    results = json.loads((tmp_path / "d" / "results.json").read_text())
+    assert [r["seed"] for r in results] == [700000, 700001]
+    for r in results:
+        html = (tmp_path / "d" / f"{TASK}-none-{r['seed']}" / "report.html").read_text()
+        assert 'class="step"' in html and f"the app: {r['outcome']}" in html
+    n = sum(r["outcome"] == "success" for r in results)
+    assert f"{TASK} none: " in p.stdout and "(of 2)" in p.stdout and (n == 0 or f"success {n}" in p.stdout)
+    p = subprocess.run([sys.executable, str(script), str(bundle), "--task", TASK, "--seed", "899999", "--runs", "2",
+                        "--out", str(tmp_path / "e")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and p.stderr.startswith("Error: seeds 899999..900000 reach the evaluation seeds")
