@@ -140,8 +140,9 @@ def _crop_cutter(step, rng=None, jitter_px=0.0):
 
 
 def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots, dialog_steps=()):
-    """dialog_steps: dialogs practice closed (Step.behind). -> tensors (images, image_index, prev, kinds, pos, crops, crop_index, label, crop_label) and
-    groups [(pos_index, [neg indices])]. The chunks of a group share one augmented screen."""
+    """-> tensors (images, image_index, prev, kinds, pos, crops, crop_index, label, crop_label) and
+    groups [(pos_index, [neg indices])]. The chunks of a group share one augmented screen.
+    dialog_steps: the real dialogs practice closed (Steps with `behind`)."""
     imgs, img_idx, prevs, kinds, poss, labels, groups, crop_labels = [], [], [], [], [], [], [], []
     crops, crop_index = [codec.BLANK_CROP], []
 

@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/diagnose.py BUNDLE --task signin --perturb popup layout --runs 10 --out DIR
 
-Each run is `agent.practice.rollout` (the path the benchmark takes) on seeds 700000.. (never the
-benchmark's evaluation seeds 900000.., never demo or practice seeds), with DIR/<task>-<change>-<seed>/
-report.html: every screen, the candidates and the critic's scores. Prints, per change, how the
+Each run is `agent.practice.rollout` (the path the benchmark takes), by default on seeds
+700000.. (the benchmark's demos use 1000.., practice 20000..); seeds that reach the evaluation
+seeds 900000.. are refused. Each run leaves DIR/<task>-<change>-<seed>/report.html: every
+screen, the candidates and the critic's scores. Prints, per change, how the
 runs ended: success, wrong action (the app reported a failure an action caused), abstain, `done`
 without success, other.
 """
