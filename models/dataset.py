@@ -206,7 +206,7 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
     for r, a in le.dialogs:
         j = tok_at[r] if r < len(rows) else len(toks)
         fname = decision_frame(a)
-        if not fname or (le.role == "failure" and (le.fail_from is None or j > le.fail_from)):
+        if not fname or (le.role == "failure" and j > le.fail_from):
             continue  # a failed rollout's actions count as right only before its wrong one
         small, gray, scale = load(fname)
         behind = codec.encode_chunk(toks[j:], poss[j:], chunk_size)

@@ -170,6 +170,21 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         return add_chunk(s if on is None else on, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
                          1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
 
+    def wrong_done(s, m, k, p) -> list:
+        """`done` on a screen a dialog is on is a negative (unless the workflow's chunk was `done`)."""
+        if (k == codec.DONE).all():
+            return []
+        return [add_chunk(s, m, np.full_like(k, codec.DONE), np.zeros_like(p), 0.0, -1.0)]
+
+    def close_notice(s, m, k, p, right_pos, negs) -> None:
+        """The group of a notice: dismissing it, chunk (k, p), is the positive at right_pos() (anywhere
+        on its button); the same with a plain click is a negative: it closes the notice too, but as a
+        step of the workflow, so the history the models see would be one step ahead."""
+        plain = k.copy()
+        plain[0] = codec.CLICK
+        negs.append(add_chunk(s, m, plain, p, 0.0, -1.0))
+        groups.append((add_chunk(s, m, k, right_pos(), 1.0, 1.0), negs))
+
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
         through it, dismissing at its message or elsewhere, a plain click on its button, or
@@ -182,17 +197,16 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             k, p = interruptions.dismissing(s, dialog)
             p[0] = (*where, *where)
             negs.append(add_chunk(d_step, m, k, p, 0.0, 0.0))
-        if not (s.kinds == codec.DONE).all():
-            negs.append(add_chunk(d_step, m, np.full_like(s.kinds, codec.DONE), np.zeros_like(s.pos), 0.0, -1.0))
+        negs += wrong_done(d_step, m, s.kinds, s.pos)
         if dialog.notice:
-            # a plain click on its button closes it too, but as a step of the workflow: the
-            # history the models see would be one step ahead (the agent must use `dismiss`)
             k, p = interruptions.dismissing(s, dialog)
-            k[0] = codec.CLICK
-            negs.append(add_chunk(d_step, m, k, p, 0.0, -1.0))
-            k, p = interruptions.dismissing(s, dialog)
-            p[0] += np.tile(rng.uniform(-3, 3, 2) / np.asarray(s.screen), 2).astype(np.float32)  # anywhere on the button
-            groups.append((add_chunk(d_step, m, k, p, 1.0, 1.0), negs))
+
+            def on_button():
+                q = p.copy()
+                q[0] += np.tile(rng.uniform(-3, 3, 2) / np.asarray(s.screen), 2).astype(np.float32)
+                return q
+
+            close_notice(d_step, m, k, p, on_button, negs)
         else:
             for b in range(len(dialog.buttons)):
                 add_chunk(d_step, m, *interruptions.dismissing(s, dialog, b), 0.0, 0.0)
@@ -203,13 +217,8 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         button are negatives, as for a drawn notice."""
         m = add_screen(s)
         k, p = s.behind
-        negs = [add_chunk(s, m, k, p, 0.0, -1.0)]
-        if not (k == codec.DONE).all():
-            negs.append(add_chunk(s, m, np.full_like(k, codec.DONE), np.zeros_like(p), 0.0, -1.0))
-        k = s.kinds.copy()
-        k[0] = codec.CLICK
-        negs.append(add_chunk(s, m, k, s.pos, 0.0, -1.0))
-        groups.append((add_chunk(s, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0, 1.0), negs))
+        negs = [add_chunk(s, m, k, p, 0.0, -1.0)] + wrong_done(s, m, k, p)
+        close_notice(s, m, s.kinds, s.pos, lambda: negmaker.positive_jitter(s, rng), negs)
 
     def add_removal(s) -> bool:
         """A widget the episode clicks now or later, erased from this screen (the task's key
