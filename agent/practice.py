@@ -116,6 +116,10 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
 
             rep = Report(report, f"{target.name} under {target.perturb}, seed {seed}", str(bundle),
                          size=screen.logical_size)
+            if target.task:  # for scripts/diagnose.py: was the right click among the candidates?
+                rep.annotate = lambda: {"targets": session.targets(), "size": list(screen.logical_size),
+                                        "executed": [a["kind"] for a in executor.log if not a.get("dismiss")],
+                                        "clicks": [name for _, name, _ in executor.landed]}
         try:
             res = run_loop(agent, screen, executor, Limits(max_steps, timeout), notify=lambda m: None, watch=watch,
                            report=rep, out_dir=report)

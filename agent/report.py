@@ -64,6 +64,7 @@ class Report:
         self.steps: list[dict] = []
         self.end_reason: str | None = None
         self.started = time.strftime("%Y-%m-%d %H:%M:%S")
+        self.annotate = None  # () -> dict stored with each step in report.json (the sandbox: where its targets were)
 
     def add_step(self, frame: np.ndarray, chosen: list[dict] | None, candidates: list[dict] = (),
                  timings: dict | None = None, note: str = "", compare: list[dict] | None = None,
@@ -81,9 +82,11 @@ class Report:
             "image": _jpeg_b64(img), "chosen": chosen, "chosen_label": chosen_label,
             "compare": compare, "compare_label": compare_label,
             "candidates": [{"actions": c["actions"], "score": c.get("score"), "source": c.get("source", "")}
-                           for c in candidates][:8],
+                           for c in candidates],
             "timings": timings or {}, "note": note,
         })
+        if self.annotate is not None:
+            self.steps[-1]["sandbox"] = self.annotate()
 
     def finish(self, reason: str) -> Path:
         self.end_reason = reason
@@ -115,7 +118,7 @@ td,th{{padding:2px 10px;border-bottom:1px solid #eee;text-align:left;font-size:1
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
                     j, "" if c["score"] is None else f"{c['score']:.3f}", e(c["source"]),
                     e("; ".join(describe(a, self.size) for a in c["actions"])))
-                for j, c in enumerate(s["candidates"], 1))
+                for j, c in enumerate(s["candidates"][:8], 1))
             timing = ", ".join(f"{k} {v * 1000:.0f} ms" if isinstance(v, float) else f"{k} {v}"
                                for k, v in s["timings"].items())
             compare = (f"<p class='rec'>{e(s['compare_label'])}: {e('; '.join(describe(a, self.size) for a in s['compare']))}</p>"

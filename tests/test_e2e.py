@@ -141,6 +141,9 @@ def test_diagnose_writes_a_report_per_run_on_diagnosis_seeds(bundle, tmp_path, n
         assert 'class="step"' in html and f"the app: {r['outcome']}" in html
     n = sum(r["outcome"] == "success" for r in results)
     assert f"{TASK} none: " in p.stdout and "(of 2)" in p.stdout and (n == 0 or f"success {n}" in p.stdout)
+    assert "decisions before a click, on track: the right click among the candidates in " in p.stdout
+    steps = json.loads((tmp_path / "d" / f"{TASK}-none-700000" / "report.json").read_text())["steps"]
+    assert steps and all(set(s["sandbox"]) == {"targets", "size", "executed", "clicks"} for s in steps)
     p = subprocess.run([sys.executable, str(script), str(bundle), "--task", TASK, "--seed", "899999", "--runs", "2",
                         "--out", str(tmp_path / "e")], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and p.stderr.startswith("Error: seeds 899999..900000 reach the evaluation seeds")
