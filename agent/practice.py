@@ -140,9 +140,9 @@ def rollout(bundle: str, target: Target, seed: int, folder: str | Path | None = 
             if closed:
                 _mark_dismissed(Path(folder), [t - t0 for t in closed])
             if outcome["outcome"] == "failure" and wrong:
-                # the right target is known only when the off-target click is the first wrong action
-                right = off[1] if off and off[0] <= min(wrong) else None
-                _mark_failed_action(Path(folder), min(wrong) - t0, right)
+                # the right action is known only when the off-target click is the first wrong action
+                first = off is not None and off[0] <= min(wrong)
+                _mark_failed_action(Path(folder), min(wrong) - t0, off[1] if first else None, off[2] if first else None)
     wrong_action = outcome["outcome"] == "failure" and bool(failed_at)
     return {"task": target.name, "perturb": target.perturb, "seed": seed, "outcome": outcome["outcome"],
             "reason": outcome.get("reason"), "status": res.status, "end": res.reason, "steps": res.steps,
@@ -218,13 +218,14 @@ class _TargetWitness:
                 self.closed_popup.append(t0)
 
 
-def _first_off_target(executor, target: Target) -> tuple[float, list | None] | None:
-    """(when, where the right target was) for the rollout's first click-like action that missed the
-    task's next target, or None if every one hit. Many apps report a failure only at the end
-    (signin says "wrong user name" when Sign in is pressed): this finds the click into the wrong
-    field before it, and a click behind the modal popup (it reaches nothing). Where: the target's
-    [x, y, w, h] in logical pixels, or None when a dialog covered the screen (the right action was
-    then something else: closing it)."""
+def _first_off_target(executor, target: Target) -> tuple[float, list | None, list | None] | None:
+    """(when, where the right target was, where the popup's Close was) for the rollout's first
+    click-like action that missed the task's next target, or None if every one hit. Many apps
+    report a failure only at the end (signin says "wrong user name" when Sign in is pressed): this
+    finds the click into the wrong field before it, and a click behind the modal popup (it reaches
+    nothing). Where: [x, y, w, h] in logical pixels. A click behind the popup has no right target;
+    the right action was closing the popup, and the click itself is the step after that when it
+    was on the next target (then Close's rectangle is given, else None)."""
     if not isinstance(executor, _TargetWitness):
         return None
     from sandbox import tasks
@@ -236,19 +237,23 @@ def _first_off_target(executor, target: Target) -> tuple[float, list | None] | N
             # a modal dialog was up and this click did not close it: it could not reach the window
             # behind, the right action was closing the dialog. Unless the dialog opened after the
             # agent last looked: then this click says nothing about its judgment.
-            return None if t in executor.blind else (t, None)
+            if t in executor.blind:
+                return None
+            return t, None, (list(shown["popup_close"]) if j < len(expected) and name == expected[j] else None)
         if j < len(expected) and expected[j] not in shown:
             return None  # the app does not publish where that target is: cannot judge
         if j >= len(expected):
-            return t, None
+            return t, None, None
         if name != expected[j]:
-            return t, list(shown[expected[j]])
+            return t, list(shown[expected[j]]), None
     return None
 
 
-def _mark_failed_action(folder: Path, t_fail: float, right: list | None = None) -> None:
+def _mark_failed_action(folder: Path, t_fail: float, right: list | None = None, dismiss: list | None = None) -> None:
     """failed_at_action = the last recorded action that began before the app reported failure;
-    right_target = where that action should have clicked ([x, y, w, h] logical px), when known."""
+    right_target = where that action should have clicked ([x, y, w, h] logical px), when known;
+    right_dismiss = the popup's Close button, when that action was the next step made behind it
+    (dismissing there first was right)."""
     from recorder.episode import read_jsonl, write_json_atomic
 
     acts = [a for a in read_jsonl(folder / "actions.jsonl") if float(a["t"]) <= t_fail]
@@ -258,6 +263,8 @@ def _mark_failed_action(folder: Path, t_fail: float, right: list | None = None) 
     meta["failed_at_action"] = int(acts[-1]["i"])
     if right is not None:
         meta["right_target"] = [int(v) for v in right]
+    if dismiss is not None:
+        meta["right_dismiss"] = [int(v) for v in dismiss]
     write_json_atomic(folder / "meta.json", meta)
 
 

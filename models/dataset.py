@@ -48,6 +48,7 @@ class Step:
     target: np.ndarray | None = None  # (4,) normalised x0, y0, x1, y1 of the widget slot 0 acts on, if known
     right: np.ndarray | None = None  # failures: (4,) the widget slot 0 should have acted on, if known
     behind: tuple | None = None  # a dialog practice closed: (kinds, pos) of the workflow chunk it was in front of
+    dismiss_at: np.ndarray | None = None  # failures: (4,) the button of the dialog slot 0 clicked behind (closing it was right)
 
     def hit(self, xy, tol_px: float) -> bool:
         """Is a click at normalised xy right for slot 0? Inside the target widget when the episode
@@ -194,11 +195,14 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
             else:
                 small, gray, scale = load(fname)
                 kinds, pos = codec.encode_chunk(toks[j:], poss[j:], chunk_size)
-                right = le.meta.get("right_target") if le.role == "failure" and ids[j] == le.meta.get("failed_at_action") else None
+                failed_here = le.role == "failure" and ids[j] == le.meta.get("failed_at_action")
+                right = le.meta.get("right_target") if failed_here else None
+                dismiss_at = le.meta.get("right_dismiss") if failed_here else None
                 steps.append(Step(episode=index, index=j, small=small, gray=gray, scale=scale, screen=(sw, sh),
                                   cursor=np.array(cursor, dtype=np.float32), prev=codec.history(toks[:j], vocab.start),
                                   kinds=kinds, pos=pos, frame_path=le.episode.frame_path(fname),
-                                  target=_norm_rect(rects.get(str(ids[j])), sw, sh), right=_norm_rect(right, sw, sh)))
+                                  target=_norm_rect(rects.get(str(ids[j])), sw, sh), right=_norm_rect(right, sw, sh),
+                                  dismiss_at=_norm_rect(dismiss_at, sw, sh)))
         if t in codec.POINTER_TOKENS:
             cursor = (p[2], p[3])
     cursors.append(cursor)

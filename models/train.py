@@ -274,6 +274,19 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         for i in rng.integers(len(fail_steps), size=cfg.critic_failures):
             f = fail_steps[i]
             m = add_screen(f)
+            if f.dismiss_at is not None:
+                # a step of the workflow clicked behind a real dialog: closing it first was right
+                # (then the same chunk), on the same screen (the popup, not the screen, was the problem)
+                b = f.dismiss_at
+                k, p = codec.prepend(f.kinds, f.pos, codec.DISMISS, (b[:2] + b[2:]) / 2)
+
+                def on_close(p=p, b=b):
+                    q = p.copy()
+                    q[0, :2] = q[0, 2:] = b[:2] + rng.uniform(0.25, 0.75, 2) * (b[2:] - b[:2])
+                    return q
+
+                close_notice(f, m, k, p, on_close, [add_chunk(f, m, f.kinds, f.pos, 0.0, -1.0)] + wrong_done(f, m, f.kinds, f.pos))
+                continue
             if f.right is not None and f.kinds[0] in codec.POINTER_TOKENS:
                 # practice knows where the click should have gone: the same chunk clicking there is
                 # the positive on the same screen (what was wrong, not which screens failed)

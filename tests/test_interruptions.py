@@ -117,6 +117,43 @@ def test_practice_dismissals_teach_the_critic_on_the_real_dialog(tmp_path):
     assert len(fails[0].dialogs) == 1
 
 
+def test_a_click_behind_a_dialog_is_paired_with_closing_it_first(tmp_path):
+    # practice marks right_dismiss when the wrong action was the workflow's next click made
+    # behind the modal popup: on that screen, dismissing at Close and then the chunk is right
+    import torch
+
+    from models import dataset
+    from models.synthetic import make_episode
+    from models.train import TrainConfig, critic_batch
+
+    ep = make_episode(tmp_path / "p", 3, size=(480, 300))
+    meta = json.loads((ep / "meta.json").read_text())
+    acts = [json.loads(line) for line in (ep / "actions.jsonl").read_text().splitlines()]
+    first = next(a for a in acts if a["kind"] == "click")
+    meta.update(outcome="failure", failed_at_action=first["i"], right_dismiss=[240, 150, 48, 20])
+    (ep / "meta.json").write_text(json.dumps(meta))
+    (_, fails, _) = dataset.scan([], [ep])
+    vocab = dataset.build_vocab(fails)
+    dataset.build(fails[0], 0, vocab, 4)
+    (f,) = fails[0].steps
+    assert np.allclose(f.dismiss_at, [0.5, 0.5, 0.6, 150 / 300 + 20 / 300])
+
+    cfg = TrainConfig(interruptions=0.0, removals=0.0, critic_groups=1, critic_failures=3, augment=0.0)
+    (demos, _, _) = dataset.scan([make_episode(tmp_path / "d", 4, size=(480, 300))], [])
+    dataset.build(demos[0], 0, vocab, 4)
+    neg = dataset.NegativeMaker({0: demos[0].steps}, vocab)
+    t, groups = critic_batch(demos[0].steps, [f], neg, np.random.default_rng(0), cfg, 4)
+    kinds, pos, labels = t[3], t[4], t[7]
+    paired = [(i, n) for i, n in groups if int(kinds[i, 0]) == codec.DISMISS]
+    assert len(paired) == 3  # every failure group drawn is this one
+    for i, n in paired:
+        x, y = float(pos[i, 0, 0]), float(pos[i, 0, 1])
+        assert float(labels[i]) == 1.0 and torch.equal(kinds[i, 1:], torch.as_tensor(f.kinds[:-1]))
+        assert 0.5 <= x <= 0.6 and 0.5 <= y <= 0.5667  # on Close
+        behind = [j for j in n if torch.equal(kinds[j], torch.as_tensor(f.kinds))]
+        assert behind and all(float(labels[j]) == 0.0 for j in n)
+
+
 class _Scripted:
     """An agent that proposes what the test says (the runner is under test, not the models)."""
 
