@@ -46,14 +46,15 @@ def right_click(task: str, step: dict) -> tuple[int, float] | None | bool:
     if not sb:
         return False
     steps = tasks.get(task).steps
-    done = [k for i, k in enumerate(sb["executed"]) if not (k == "scroll" and i and sb["executed"][i - 1] == "scroll")]
+    # the workflow's steps so far (a scroll step may take several bursts of the wheel)
+    so_far = [k for i, k in enumerate(sb["executed"]) if not (k == "scroll" and i and sb["executed"][i - 1] == "scroll")]
     clicks = [c for c in sb["clicks"] if c != "popup_close"]
-    if done != [s.kind for s in steps][:len(done)] or clicks != [s.target for s in steps if s.kind in CLICK_KINDS][:len(clicks)]:
+    if so_far != [s.kind for s in steps][:len(so_far)] or clicks != [s.target for s in steps if s.kind in CLICK_KINDS][:len(clicks)]:
         return False
     if "popup_close" in sb["targets"]:
         kind, name = "click", "popup_close"
-    elif len(done) < len(steps) and steps[len(done)].kind in CLICK_KINDS:
-        kind, name = steps[len(done)].kind, steps[len(done)].target
+    elif len(so_far) < len(steps) and steps[len(so_far)].kind in CLICK_KINDS:
+        kind, name = steps[len(so_far)].kind, steps[len(so_far)].target
     else:
         return False
     if name not in sb["targets"]:
