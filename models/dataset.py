@@ -402,6 +402,70 @@ def crop_jitter(c: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(c + rng.normal(0, 0.02, size=c.shape).astype(np.float32), 0, 1)
 
 
+def shuffle_rows(step: Step, boxes: np.ndarray, rng: np.random.Generator):
+    """Layout-like augmentation of a whole screen: the horizontal bands that hold its rows of
+    widgets (detected boxes, labels included) are put in another order, as the layout change
+    reorders a form's rows. Demos show one arrangement; without this the critic can learn where
+    on the screen a right click lies instead of what it lands on. A band is only cut along a
+    pixel row that crosses no more edges than the emptiest one (no text box, list or frame is
+    cut through). -> (a copy of step with the new screen, ymap(normalised y) -> new y), or None."""
+    g = step.gray
+    h = g.shape[0]
+    spans: list[list[int]] = []
+    for y0, y1 in sorted((int(b[1] * h), int(np.ceil(b[3] * h))) for b in boxes if NegativeMaker.widget_sized(step, b)):
+        if spans and y0 <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], y1)
+        else:
+            spans.append([y0, y1])
+    if len(spans) < 2:
+        return None
+    e = np.abs(np.diff(g.astype(np.int16), axis=1)) > 24
+    # like the emptiest row inside the window: its edges (the window's sides) and no other ones;
+    # fewer is the desktop around it, others a dialog over it
+    r0 = spans[0][0] + int(np.argmin(e[spans[0][0]:spans[-1][1]].sum(axis=1)))
+    sides = np.convolve(e[r0], np.ones(5), mode="same") > 0
+    even = (e.sum(axis=1) == e[r0].sum()) & ~(e & ~sides).any(axis=1)
+
+    def cut_in(lo, hi, at=0.5):
+        ys = np.flatnonzero(even[max(lo, 0):min(hi, h)]) + max(lo, 0)
+        return int(ys[min(int(at * len(ys)), len(ys) - 1)]) if len(ys) else None
+
+    cuts, top = [], cut_in(spans[0][0] - 40, spans[0][0], at=1.0)  # nearest the first row
+    if top is not None:
+        cuts.append(top)
+    for a, b in zip(spans, spans[1:]):
+        c = cut_in(a[1], b[0] + 1)
+        if c is not None:
+            cuts.append(c)
+    bottom = cut_in(spans[-1][1], spans[-1][1] + 40, at=0.0)
+    if bottom is not None:
+        cuts.append(bottom)
+    if len(cuts) < 3:
+        return None
+    cuts = np.array(cuts, dtype=np.float64) / h
+    n = len(cuts) - 1
+    order = rng.permutation(n)
+    if (order == np.arange(n)).all():
+        order = np.roll(order, 1)
+    new_start = np.empty(n)
+    new_start[order] = cuts[0] + np.concatenate([[0.0], np.cumsum(np.diff(cuts)[order])[:-1]])
+
+    def permute(img):
+        px = np.round(cuts * img.shape[0]).astype(int)
+        out = img.copy()
+        out[px[0]:px[-1]] = np.concatenate([img[px[i]:px[i + 1]] for i in order])
+        return out
+
+    def ymap(y):
+        y = np.asarray(y, dtype=np.float64)
+        i = np.clip(np.searchsorted(cuts, y, side="right") - 1, 0, n - 1)
+        inside = (y >= cuts[0]) & (y < cuts[-1])
+        return np.where(inside, y - cuts[i] + new_start[i], y).astype(np.float32)
+
+    return dataclasses.replace(step, small=permute(step.small), gray=permute(step.gray), frame_path=None,
+                               target=None), ymap
+
+
 def augmented_view(step: Step, rng: np.random.Generator, strength: float = 1.0, tries: int = 5):
     """One augmented (image (3,H,W) float32, cursor (2,), pos (K,4)) of a step; pointer labels move
     with the screen (an augmentation that would push one off screen is drawn again)."""

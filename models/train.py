@@ -52,6 +52,8 @@ class TrainConfig:
     max_exemplars_per_phase: int = 4
     interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
     removals: float = 0.25  # share of critic screens with a widget the episode clicks erased (models/removal.py)
+    row_shuffle: float = 0.25  # share of the other critic screens with their rows reordered (dataset.shuffle_rows)
+    stale: float = 0.5  # share of those screens that also get their chunk at the demo's pixels as a negative
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
     critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
@@ -87,7 +89,7 @@ class TrainConfig:
             bad("holdout", "must be within 0..1")
         if not 0.0 <= self.augment <= 1.0:
             bad("augment", "must be within 0..1")
-        for name in ("interruptions", "removals"):
+        for name in ("interruptions", "removals", "row_shuffle", "stale"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 bad(name, "must be within 0..1")
         if not self.tolerance_px > 0:
@@ -185,6 +187,25 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         negs.append(add_chunk(s, m, plain, p, 0.0, -1.0))
         groups.append((add_chunk(s, m, k, right_pos(), 1.0, 1.0), negs))
 
+    def stale(s, view, m, right) -> list:
+        """The demonstrated chunk at the demo's pixels on a screen that moved (the augmentation's
+        shift and scale, rows reordered): what a macro replays, and what a policy proposes for the
+        later clicks of a chunk when it remembers where they were. Wrong where a pointer lands
+        2 x tolerance or more from where its target went. Native points: the ones the warp maps
+        onto the demo's pixels (crop and screen agree, as at run time)."""
+        ptr = np.flatnonzero(np.isin(s.kinds, list(codec.POINTER_TOKENS)))
+        if not len(ptr):
+            return []
+        a = m[:, :2].diagonal()
+        q = s.pos.copy()
+        q[:, :2], q[:, 2:] = (s.pos[:, :2] - m[:, 2]) / a, (s.pos[:, 2:] - m[:, 2]) / a
+        if not ((q[ptr] >= 0) & (q[ptr] <= 1)).all():
+            return []
+        off = np.hypot(*((q[ptr, :2] - right[ptr, :2]) * np.asarray(s.screen)).T) >= 2 * negmaker.tol_px
+        if not off.any():
+            return []
+        return [add_chunk(view, m, s.kinds, q.astype(np.float32), 0.0, 0.0 if ptr[0] == 0 and off[0] else -1.0)]
+
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
         through it, dismissing at its message or elsewhere, a plain click on its button, or
@@ -261,11 +282,24 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         # screens where a pointer action comes next are where the critic's judgment matters most
         pool = pointer_first if pointer_first and rng.random() < 0.5 else train_steps
         s = pool[rng.integers(len(pool))]
-        m = add_screen(s)
+        view, moved = s, (lambda p: p)
+        if cfg.row_shuffle and rng.random() < cfg.row_shuffle:
+            # the same screen with its rows in another order: the chunks' points move with their rows
+            shuffled = dataset.shuffle_rows(s, negmaker._boxes(s), rng)
+            if shuffled is not None:
+                view, ymap = shuffled
+
+                def moved(p, ymap=ymap):
+                    q = p.copy()
+                    q[:, 1], q[:, 3] = ymap(p[:, 1]), ymap(p[:, 3])
+                    return q
+        m = add_screen(view)
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
-        first = add_positive(s, m)
-        negs = [add_chunk(s, m, k, p, 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
+        first = add_chunk(view, m, s.kinds, moved(negmaker.positive_jitter(s, rng)), 1.0, 1.0 if ptr0 else -1.0)
+        negs = [add_chunk(view, m, k, moved(p), 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
                 for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
+        if cfg.stale and rng.random() < cfg.stale:
+            negs += stale(s, view, m, moved(s.pos))
         groups.append((first, negs))
     if fail_steps:
         by_phase: dict[int, list] = {}
