@@ -52,8 +52,10 @@ class TrainConfig:
     max_exemplars_per_phase: int = 4
     interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
     removals: float = 0.25  # share of critic screens with a widget the episode clicks erased (models/removal.py)
-    row_shuffle: float = 0.25  # share of the other critic screens with their rows reordered (dataset.shuffle_rows)
-    stale: float = 0.5  # share of those screens that also get their chunk at the demo's pixels as a negative
+    # Off by default: more successes under changes, but a signin bundle without practice then pressed
+    # Sign up with Sign in removed (docs/benchmarks.md, "Reordered rows"); 0 draws no random numbers.
+    row_shuffle: float = 0.0  # share of the other critic screens with their rows reordered (dataset.shuffle_rows)
+    stale: float = 0.0  # share of those screens that also get their chunk at the demo's pixels as a negative
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
     critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
