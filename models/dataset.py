@@ -307,6 +307,11 @@ def apply_affine_points(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    """The 2x3 affine that undoes m."""
+    return np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
+
+
 def warp_small(small: np.ndarray, m: np.ndarray) -> np.ndarray:
     import cv2
 
@@ -515,7 +520,7 @@ class NegativeMaker:
     def moved_to(self, step: Step, kinds, pos, slot: int, p, rng):
         """The chunk with pointer `slot` moved onto the widget at p (snapped to its centre, as the
         runtime does), or None when that is still the demonstrated target."""
-        p = np.array(snap_point(self._boxes(step), p, step.screen))
+        p = np.array(snap_point(self.boxes_on(step), p, step.screen))
         if not self._outside_target(step, p, step.pos[slot, :2]):
             return None
         pos[slot, :2] = np.clip(p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px), 0, 1)
@@ -523,7 +528,8 @@ class NegativeMaker:
             pos[slot, 2:] = pos[slot, :2]
         return kinds, pos
 
-    def _boxes(self, step: Step) -> np.ndarray:
+    def boxes_on(self, step: Step) -> np.ndarray:
+        """The widget boxes of a screen, detected once per screen."""
         key = id(step.gray)
         if key not in self.boxes:
             self.boxes[key] = widget_boxes(step.gray, step.scale)
@@ -535,7 +541,7 @@ class NegativeMaker:
 
     def _outside_target(self, step: Step, p, truth) -> bool:
         """p is not in the smallest detected box around the true point (the same widget)."""
-        boxes = self._boxes(step)
+        boxes = self.boxes_on(step)
         inside = (boxes[:, 0] <= truth[0]) & (truth[0] <= boxes[:, 2]) & (boxes[:, 1] <= truth[1]) & (truth[1] <= boxes[:, 3])
         if inside.any():
             b = boxes[inside][np.argmin(((boxes[inside, 2:] - boxes[inside, :2]).prod(1)))]
@@ -545,7 +551,7 @@ class NegativeMaker:
 
     def target_box(self, step: Step, xy) -> np.ndarray | None:
         """The smallest detected widget box around xy, if it is widget-sized (else None)."""
-        boxes = self._boxes(step)
+        boxes = self.boxes_on(step)
         inside = (boxes[:, 0] <= xy[0]) & (xy[0] <= boxes[:, 2]) & (boxes[:, 1] <= xy[1]) & (xy[1] <= boxes[:, 3])
         if not inside.any():
             return None
@@ -566,7 +572,7 @@ class NegativeMaker:
             if step.kinds[k] not in codec.POINTER_TOKENS:
                 continue
             # the runtime snaps candidates to the centre of the widget under them: so do positives
-            p = np.array(snap_point(self._boxes(step), pos[k, :2], step.screen))
+            p = np.array(snap_point(self.boxes_on(step), pos[k, :2], step.screen))
             p = p + rng.uniform(-0.25, 0.25, 2) * step.tol(self.tol_px)
             pos[k, :2] = np.clip(p, 0, 1)
             if step.kinds[k] != codec.DRAG:
@@ -575,7 +581,7 @@ class NegativeMaker:
 
     def moved_points(self, step: Step, slot: int) -> list:
         truth = step.pos[slot, :2]
-        pts = [tuple(((b[:2] + b[2:]) / 2).tolist()) for b in self._boxes(step)]
+        pts = [tuple(((b[:2] + b[2:]) / 2).tolist()) for b in self.boxes_on(step)]
         for other in self.by_ep.get(step.episode, []):
             for k in range(len(other.kinds)):
                 if other.kinds[k] in codec.POINTER_TOKENS:
@@ -634,7 +640,7 @@ class NegativeMaker:
             return kinds, pos
         if kind == "dismiss":
             # a `dismiss` on a screen with no dialog: at the demonstrated target or another widget
-            boxes = self._boxes(step)
+            boxes = self.boxes_on(step)
             if ptr_slots and (rng.random() < 0.5 or not len(boxes)):
                 p = pos[ptr_slots[0], :2].copy()
             elif len(boxes):

@@ -168,10 +168,11 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         add_crops(s, k, p), labels.append(y), crop_labels.append(cy)
         return len(labels) - 1
 
-    def add_positive(s, m, on=None):
-        """The demonstrated chunk (on screen `on`, an altered copy of s's, if given); its crop
-        label only where a pointer action comes first. Jittered on s (boxes are cached per screen)."""
-        return add_chunk(s if on is None else on, m, s.kinds, negmaker.positive_jitter(s, rng), 1.0,
+    def add_positive(s, m, on=None, move=lambda p: p):
+        """The demonstrated chunk (on screen `on`, an altered copy of s's, if given, whose points
+        `move` maps); its crop label only where a pointer action comes first. Jittered on s (boxes
+        are cached per screen)."""
+        return add_chunk(s if on is None else on, m, s.kinds, move(negmaker.positive_jitter(s, rng)), 1.0,
                          1.0 if s.kinds[0] in codec.POINTER_TOKENS else -1.0)
 
     def wrong_done(s, m, k, p) -> list:
@@ -198,9 +199,9 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         ptr = np.flatnonzero(np.isin(s.kinds, list(codec.POINTER_TOKENS)))
         if not len(ptr):
             return []
-        a = m[:, :2].diagonal()
+        inv = dataset.invert_affine(m)
         q = s.pos.copy()
-        q[:, :2], q[:, 2:] = (s.pos[:, :2] - m[:, 2]) / a, (s.pos[:, 2:] - m[:, 2]) / a
+        q[:, :2], q[:, 2:] = dataset.apply_affine_points(inv, s.pos[:, :2]), dataset.apply_affine_points(inv, s.pos[:, 2:])
         if not ((q[ptr] >= 0) & (q[ptr] <= 1)).all():
             return []
         off = np.hypot(*((q[ptr, :2] - right[ptr, :2]) * np.asarray(s.screen)).T) >= 2 * negmaker.tol_px
@@ -287,7 +288,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         view, moved = s, (lambda p: p)
         if cfg.row_shuffle and rng.random() < cfg.row_shuffle:
             # the same screen with its rows in another order: the chunks' points move with their rows
-            shuffled = dataset.shuffle_rows(s, negmaker._boxes(s), rng)
+            shuffled = dataset.shuffle_rows(s, negmaker.boxes_on(s), rng)
             if shuffled is not None:
                 view, ymap = shuffled
 
@@ -297,7 +298,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
                     return q
         m = add_screen(view)
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
-        first = add_chunk(view, m, s.kinds, moved(negmaker.positive_jitter(s, rng)), 1.0, 1.0 if ptr0 else -1.0)
+        first = add_positive(s, m, on=view, move=moved)
         negs = [add_chunk(view, m, k, moved(p), 0.0, 0.0 if ptr0 and kind in ("moved", "lookalike") and k[0] == s.kinds[0] and not np.allclose(p[0], s.pos[0]) else -1.0)
                 for k, p, kind in negmaker.negatives(s, rng, cfg.critic_negatives)]
         if cfg.stale and rng.random() < cfg.stale:
