@@ -49,6 +49,61 @@ def erase_array(img: np.ndarray, box, pad: float) -> np.ndarray:
     return img
 
 
+def close_up(step, box, axis: int, reach: float = 3.0):
+    """A copy of a dataset Step with the box erased and what follows it along `axis` (0: to its
+    right, 1: below it) moved into its place, as a menu, a list or a grid row closes up when an
+    item is not there ("Delete" where "Rename…" was, "Sign up" where "Sign in" was): what the
+    demonstrated click at the old place meets in the impossible case. Only the strip across the
+    box moves, `reach` box sizes of it, by the box's size and the gap after it (the next item
+    starts where the box did). -> (the new step, move(normalised points) -> points)."""
+    box = np.asarray(box, dtype=np.float64)
+    lo, hi = box[2 + axis], min(1.0, box[2 + axis] + reach * (box[2 + axis] - box[axis]))
+    shift = (box[2 + axis] - box[axis]) + _gap(step.gray, box, axis, lo, hi)
+    gray, small = step.gray.copy(), step.small.copy()
+    for img, pad in ((gray, PAD_PX * step.scale), (small, PAD_PX * step.scale * small.shape[1] / gray.shape[1])):
+        erase_array(img, box, pad)
+        n, m = img.shape[1 - axis], img.shape[axis]  # pixels along the axis, across it
+        a, b, d = int(round(lo * n)), int(round(hi * n)), int(round(shift * n))
+        c0, c1 = max(0, int(np.floor(box[1 - axis] * m - pad))), min(m, int(np.ceil(box[3 - axis] * m + pad)))
+        if b - a < 1 or d < 1 or c1 <= c0 or a - d < 0:
+            continue
+        band = img[c0:c1] if axis == 0 else img[:, c0:c1]
+        if axis == 0:
+            band[:, a - d:b - d] = band[:, a:b].copy()
+        else:
+            band[a - d:b - d] = band[a:b].copy()
+        # the strip the moved pixels left: the background around it
+        left = np.array([(b - d) / n, c0 / m, b / n, c1 / m])
+        erase_array(img, left if axis == 0 else left[[1, 0, 3, 2]], 0)
+
+    def move(pts):
+        q = np.array(pts, dtype=np.float32, copy=True)
+        along, across = q[..., axis], q[..., 1 - axis]
+        inside = (across >= box[1 - axis]) & (across <= box[3 - axis]) & (along >= lo) & (along < hi)
+        q[..., axis] = np.where(inside, along - shift, along)
+        return q
+
+    return dataclasses.replace(step, small=small, gray=gray, frame_path=None), move
+
+
+def _gap(gray: np.ndarray, box, axis: int, lo: float, hi: float, tol: int = 24) -> float:
+    """Normalised space between the box and the next item along `axis` in its strip, measured as
+    where the next item's drawing starts after the box minus where the box's own starts inside
+    it (menu entries touch; buttons in a row have a gap). At most the box's size."""
+    n, m = gray.shape[1 - axis], gray.shape[axis]
+    a0, a, b = int(box[axis] * n), int(round(lo * n)), int(round(hi * n))
+    c0, c1 = int(box[1 - axis] * m), int(np.ceil(box[3 - axis] * m))
+    band = (gray[c0:c1, a0:b] if axis == 0 else gray[a0:b, c0:c1].T).astype(np.int16)
+    if band.size == 0 or b <= a:
+        return 0.0
+    drawn = (np.abs(band - np.median(band)) > tol).any(axis=0)
+    inner, after = np.flatnonzero(drawn[:a - a0]), np.flatnonzero(drawn[a - a0:])
+    if not len(after):
+        return 0.0
+    gap = after[0] - (inner[0] if len(inner) else 0)
+    return float(np.clip(gap, 0, a - a0) / n)
+
+
 def box_of(step, negmaker):
     """The widget the step's first pointer action acts on (its recorded rectangle, else the
     detected box under it), if widget-sized; else None."""

@@ -52,10 +52,10 @@ class TrainConfig:
     max_exemplars_per_phase: int = 4
     interruptions: float = 0.1  # share of policy samples and critic screens with a synthetic dialog drawn over them
     removals: float = 0.25  # share of critic screens with a widget the episode clicks erased (models/removal.py)
-    # Off by default: more successes under changes, but a signin bundle without practice then pressed
-    # Sign up with Sign in removed (docs/benchmarks.md, "Reordered rows"); 0 draws no random numbers.
-    row_shuffle: float = 0.0  # share of the other critic screens with their rows reordered (dataset.shuffle_rows)
-    stale: float = 0.0  # share of those screens that also get their chunk at the demo's pixels as a negative
+    close_up: float = 0.5  # share of those, where the chunk acts on it, with its neighbours moved into its place
+    # 0 draws no random numbers (older bundles reproduce); docs/benchmarks.md, "Reordered rows"
+    row_shuffle: float = 0.25  # share of the other critic screens with their rows reordered (dataset.shuffle_rows)
+    stale: float = 0.5  # share of those screens that also get their chunk at the demo's pixels as a negative
     # --- optimisation ---
     steps: int = 300  # policy optimiser steps
     critic_steps: int | None = None  # default: 3 x steps (reading labels in native crops takes longer than imitating)
@@ -91,7 +91,7 @@ class TrainConfig:
             bad("holdout", "must be within 0..1")
         if not 0.0 <= self.augment <= 1.0:
             bad("augment", "must be within 0..1")
-        for name in ("interruptions", "removals", "row_shuffle", "stale"):
+        for name in ("interruptions", "removals", "close_up", "row_shuffle", "stale"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 bad(name, "must be within 0..1")
         if not self.tolerance_px > 0:
@@ -253,14 +253,19 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         if found is None:
             return False
         o, box = found
-        e = removal.erase(s, box)
-        m = add_screen(e)
         hits = removal.acts_in(s, box)
+        if hits and cfg.close_up and rng.random() < cfg.close_up:
+            # the rest of its menu, list or row moved into its place: the demonstrated chunk now
+            # acts on a neighbour (only then: the chunk's other points may have moved too)
+            e, shift = removal.close_up(s, box, axis=int(rng.integers(2)))
+        else:
+            e, shift = removal.erase(s, box), (lambda q: q)
+        m = add_screen(e)
         negs = []
         if hits:
             negs.append(add_chunk(e, m, s.kinds, negmaker.positive_jitter(s, rng), 0.0, 0.0 if hits[0] == 0 else -1.0))
         for p in negmaker.lookalikes(o, 0)[:2]:
-            moved = negmaker.moved_to(o, o.kinds.copy(), o.pos.copy(), 0, np.asarray(p), rng)
+            moved = negmaker.moved_to(o, o.kinds.copy(), o.pos.copy(), 0, shift(np.asarray(p)), rng)
             if moved is None:
                 continue
             xy = moved[1][0, :2]

@@ -36,6 +36,55 @@ def test_the_erased_target_is_background_and_nothing_else_changes():
     assert e.frame_path is None and np.array_equal(e.kinds, step.kinds)
 
 
+def test_closing_up_moves_the_neighbour_into_the_targets_place():
+    """Sign in not there: its row closes up and "Sign up" sits where it was; points in the moved
+    strip move with it, points elsewhere stay, and nothing off the strip changes."""
+    step = _screen_with_two_buttons()
+    e, move = removal.close_up(step, step.target, axis=0)
+    assert np.array_equal(e.gray[100:124, 100:180], step.gray[100:124, 200:280])  # the look-alike, moved
+    assert (e.gray[95:130, 200:290] == 230).all()  # its old place (and the gap) is background
+    assert np.array_equal(e.gray[:95], step.gray[:95]) and np.array_equal(e.gray[130:], step.gray[130:])
+    pts = np.array([[240 / 640, 112 / 400], [140 / 640, 112 / 400], [240 / 640, 300 / 400]])
+    np.testing.assert_allclose(move(pts) * [640, 400], [[140, 112], [140, 112], [240, 300]], atol=1e-3)
+    e, move = removal.close_up(step, step.target, axis=1)  # nothing below it: erased, no more
+    assert (e.gray[95:130, 95:185] == 230).all() and np.array_equal(e.gray[:, 190:], step.gray[:, 190:])
+
+
+def test_a_menu_closes_up_entry_for_entry():
+    """Entries that touch (a menu: "Open", "Rename…", "Delete"): with "Rename…" gone, "Delete"
+    is drawn exactly where it was."""
+    import dataclasses
+
+    step = _screen_with_two_buttons()
+    gray = np.full((400, 640), 230, np.uint8)
+    for i in range(4):  # entries 22 px high from y 100, their "text" 6 px below each top
+        gray[106 + 22 * i:114 + 22 * i, 310:310 + 20 + 15 * i] = 20
+    rename = np.array([300 / 640, 122 / 400, 420 / 640, 144 / 400])
+    e, move = removal.close_up(dataclasses.replace(step, gray=gray), rename, axis=1)
+    assert np.array_equal(e.gray[122:144], gray[144:166])  # "Delete" where "Rename…" was
+    assert np.array_equal(e.gray[144:166], gray[166:188])
+    np.testing.assert_allclose(move(np.array([360 / 640, 155 / 400])) * [640, 400], [360, 133], atol=1e-3)
+
+
+def test_a_closed_up_row_makes_the_demonstrated_click_a_negative_on_the_look_alike():
+    import torch  # noqa: F401  (train.py builds tensors)
+
+    from models import dataset
+    from models.train import TrainConfig, critic_batch
+
+    step = _screen_with_two_buttons()
+    neg = dataset.NegativeMaker({0: [step]}, codec.Vocab())
+    cfg = TrainConfig(interruptions=0.0, removals=1.0, close_up=1.0, critic_groups=8, augment=0.0)
+    t, groups = critic_batch([step], [], neg, np.random.default_rng(0), cfg, slots=4)
+    imgs, img_idx, kinds_t, pos_t, crops, crop_index, labels = t[0], t[1], t[3], t[4], t[5], t[6], t[7]
+    assert not groups and float(labels.max()) == 0.0
+    demo = [i for i in range(len(labels)) if kinds_t[i, 0] == 1 and abs(float(pos_t[i, 0, 0]) - 140 / 640) < 0.02]
+    assert demo
+    # some of those screens closed up sideways: the crop at the demonstrated click shows the look-alike there
+    row = [crops[crop_index[i, 0], 0].numpy() for i in demo]
+    assert any(float(c[10:22, 180:268].mean()) < 0.9 and float(c[10:22, 268:].mean()) > 0.85 for c in row)
+
+
 def test_a_critic_batch_of_removed_targets_has_no_positive():
     import torch  # noqa: F401  (train.py builds tensors)
 
