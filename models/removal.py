@@ -8,6 +8,8 @@ recording and the seed, and only the second holds when Sign in is gone. Worse, a
 looks like a notice's one button, and the critic passed dismissing it (measured: 8 of 8 wrong
 clicks on one recording; docs/benchmarks.md). On a screen without the target, clicking or
 dismissing its look-alikes is wrong, and so is the demonstrated chunk if it acts there.
+An app does not leave a gap where an item is missing: a menu, a list or a row closes up
+(`close_up`), so the click at the old place lands on the neighbour.
 """
 from __future__ import annotations
 
