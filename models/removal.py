@@ -69,11 +69,8 @@ def close_up(step, box, axis: int, reach: float = 3.0):
         c0, c1 = max(0, int(np.floor(box[1 - axis] * m - pad))), min(m, int(np.ceil(box[3 - axis] * m + pad)))
         if b - a < 1 or d < 1 or c1 <= c0 or a - d < 0:
             continue
-        band = img[c0:c1] if axis == 0 else img[:, c0:c1]
-        if axis == 0:
-            band[:, a - d:b - d] = band[:, a:b].copy()
-        else:
-            band[a - d:b - d] = band[a:b].copy()
+        band = img[c0:c1] if axis == 0 else img[:, c0:c1].swapaxes(0, 1)  # a view: (across, along, ...)
+        band[:, a - d:b - d] = band[:, a:b].copy()
         # the strip the moved pixels left: the background around it
         left = np.array([(b - d) / n, c0 / m, b / n, c1 / m])
         erase_array(img, left if axis == 0 else left[[1, 0, 3, 2]], 0)

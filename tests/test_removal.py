@@ -76,7 +76,7 @@ def test_a_closed_up_row_makes_the_demonstrated_click_a_negative_on_the_look_ali
     neg = dataset.NegativeMaker({0: [step]}, codec.Vocab())
     cfg = TrainConfig(interruptions=0.0, removals=1.0, close_up=1.0, critic_groups=8, augment=0.0)
     t, groups = critic_batch([step], [], neg, np.random.default_rng(0), cfg, slots=4)
-    imgs, img_idx, kinds_t, pos_t, crops, crop_index, labels = t[0], t[1], t[3], t[4], t[5], t[6], t[7]
+    kinds_t, pos_t, crops, crop_index, labels = t[3], t[4], t[5], t[6], t[7]
     assert not groups and float(labels.max()) == 0.0
     demo = [i for i in range(len(labels)) if kinds_t[i, 0] == 1 and abs(float(pos_t[i, 0, 0]) - 140 / 640) < 0.02]
     assert demo
