@@ -540,7 +540,14 @@ class NegativeMaker:
         return float(np.hypot(*d)) > factor * self.tol_px
 
     def _outside_target(self, step: Step, p, truth) -> bool:
-        """p is not in the smallest detected box around the true point (the same widget)."""
+        """p is not on the widget at the true point: outside its recorded rectangle when the
+        episode knows it (slot 0), else outside the smallest detected box around it. Detection
+        sees a whole menu or list as one box, so without the rectangle no other entry or row of
+        it ever became a negative, and critics scored "Delete" like "Rename…"."""
+        rect = self._recorded_target(step, truth)
+        if rect is not None:
+            inside = rect[0] <= p[0] <= rect[2] and rect[1] <= p[1] <= rect[3]
+            return not inside and self._far(step, p, truth, 1.0)
         boxes = self.boxes_on(step)
         inside = (boxes[:, 0] <= truth[0]) & (truth[0] <= boxes[:, 2]) & (boxes[:, 1] <= truth[1]) & (truth[1] <= boxes[:, 3])
         if inside.any():
@@ -548,6 +555,25 @@ class NegativeMaker:
             if b[0] <= p[0] <= b[2] and b[1] <= p[1] <= b[3]:
                 return False
         return self._far(step, p, truth)
+
+    @staticmethod
+    def _recorded_target(step: Step, truth) -> np.ndarray | None:
+        """The recorded rectangle of slot 0's widget when `truth` is slot 0's point and inside it."""
+        t = step.target
+        if t is None or not np.allclose(np.asarray(truth[:2], dtype=np.float64), step.pos[0, :2], atol=1e-6):
+            return None
+        return t if (t[0] <= truth[0] <= t[2] and t[1] <= truth[1] <= t[3]) else None
+
+    def neighbours(self, step: Step, slot: int) -> list:
+        """Where the widgets next to slot 0's recorded target would be: the entry above and below
+        in a menu or list, the button left and right in a row. Detection merges these into one
+        box with the target, so they are added as moved-click points explicitly."""
+        rect = self._recorded_target(step, step.pos[slot, :2]) if slot == 0 else None
+        if rect is None:
+            return []
+        (cx, cy), (w, h) = (rect[:2] + rect[2:]) / 2, rect[2:] - rect[:2]
+        pts = [(cx, cy - h), (cx, cy + h), (cx - 1.1 * w, cy), (cx + 1.1 * w, cy)]
+        return [p for p in pts if 0 <= p[0] <= 1 and 0 <= p[1] <= 1]
 
     def target_box(self, step: Step, xy) -> np.ndarray | None:
         """The smallest detected widget box around xy, if it is widget-sized (else None)."""
@@ -586,7 +612,7 @@ class NegativeMaker:
             for k in range(len(other.kinds)):
                 if other.kinds[k] in codec.POINTER_TOKENS:
                     pts.append(tuple(other.pos[k, :2].tolist()))
-        pts += self.hard.get(id(step), []) * 3
+        pts += self.hard.get(id(step), []) * 3 + self.neighbours(step, slot) * 3
         return [p for p in pts if self._outside_target(step, p, truth)]
 
     def make(self, step: Step, rng: np.random.Generator, kind: str | None = None):

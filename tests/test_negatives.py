@@ -1,0 +1,47 @@
+"""Moved-click negatives inside a menu (models/dataset.py NegativeMaker): detection sees a whole
+menu as one box, so only the recorded rectangle of the clicked entry says where it ends."""
+from __future__ import annotations
+
+import numpy as np
+
+from models import codec, dataset
+
+
+def _menu_step(with_rect: bool = True):
+    """A bordered menu of four entries 22 px high (y 100..188) with a click on the second."""
+    gray = np.full((400, 640), 230, np.uint8)
+    gray[98:190, 298:422] = 20  # border
+    gray[100:188, 300:420] = 250  # face
+    for i in range(4):  # each entry's "text"
+        gray[106 + 22 * i:114 + 22 * i, 310:330 + 15 * i] = 20
+    small = np.zeros((codec.INPUT_H, codec.INPUT_W, 3), np.uint8)
+    click = (360 / 640, 133 / 400)
+    kinds, pos = codec.encode_chunk([1], [click * 2], 4)
+    rect = np.array([300 / 640, 122 / 400, 420 / 640, 144 / 400], np.float32) if with_rect else None
+    return dataset.Step(episode=0, index=0, small=small, gray=gray, scale=1.0, screen=(640, 400),
+                        cursor=np.zeros(2, np.float32), prev=np.zeros(3, np.int64), kinds=kinds,
+                        pos=pos, target=rect)
+
+
+def test_the_entry_below_is_another_widget_when_the_entry_is_known():
+    step = _menu_step()
+    maker = dataset.NegativeMaker({0: [step]}, codec.Vocab())
+    delete, same_entry = (360 / 640, 155 / 400), (400 / 640, 128 / 400)
+    assert maker._outside_target(step, delete, step.pos[0, :2])
+    assert not maker._outside_target(step, same_entry, step.pos[0, :2])
+    moved = np.array(maker.moved_points(step, 0)) * [640, 400]
+    assert (np.hypot(*(moved - [360, 155]).T) < 2).sum() >= 3  # the entry below, weighted
+    assert (np.hypot(*(moved - [360, 111]).T) < 2).sum() >= 3  # and above
+    rng = np.random.default_rng(0)
+    clicks = [maker.make(step, rng, "moved") for _ in range(200)]
+    ys = np.array([c[1][0, 1] * 400 for c in clicks if c is not None and abs(c[1][0, 0] * 640 - 360) < 8])
+    assert ((ys > 144) & (ys < 166)).sum() >= 10  # clicks on "Delete" are negatives
+
+
+def test_without_a_recorded_rectangle_the_menu_box_is_the_target():
+    """The fallback for a user's own recordings (no widget rectangles): the detected box, as
+    before; the entry below is inside it and so not a negative."""
+    step = _menu_step(with_rect=False)
+    maker = dataset.NegativeMaker({0: [step]}, codec.Vocab())
+    assert not maker._outside_target(step, (360 / 640, 155 / 400), step.pos[0, :2])
+    assert maker.neighbours(step, 0) == []
