@@ -20,7 +20,7 @@ import numpy as np
 from recorder.episode import Episode, decision_frame, find_episodes
 from recorder.errors import DeskactError, EpisodeError
 
-from . import codec
+from . import codec, removal
 from .candidates import box_at, match_exemplars, snap_point, widget_boxes  # noqa: F401 (re-exported)
 
 EXEMPLAR_WINDOW = (128, 40)  # logical pixels around a demonstrated pointer action not on a widget
@@ -49,6 +49,9 @@ class Step:
     right: np.ndarray | None = None  # failures: (4,) the widget slot 0 should have acted on, if known
     behind: tuple | None = None  # a dialog practice closed: (kinds, pos) of the workflow chunk it was in front of
     dismiss_at: np.ndarray | None = None  # failures: (4,) the button of the dialog slot 0 clicked behind (closing it was right)
+    # (K,) bool: is the widget slot k acts on already on this screen (a form's next field), or
+    # not yet (a menu's entry, shown by an earlier slot)? None: not known (no recorded rectangles)
+    on_screen: np.ndarray | None = None
 
     def hit(self, xy, tol_px: float) -> bool:
         """Is a click at normalised xy right for slot 0? Inside the target widget when the episode
@@ -206,6 +209,8 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
         if t in codec.POINTER_TOKENS:
             cursor = (p[2], p[3])
     cursors.append(cursor)
+    if le.role == "demo":  # (a failed rollout's later frames are not read: one chunk of it is used)
+        _mark_on_screen(steps, rects, ids, frames, load, sw, sh, chunk_size)
     dialogs = []
     for r, a in le.dialogs:
         j = tok_at[r] if r < len(rows) else len(toks)
@@ -231,6 +236,28 @@ def build(le: LoadedEpisode, index: int, vocab: codec.Vocab, chunk_size: int, co
                           prev=codec.history(toks, vocab.start), kinds=kinds, pos=pos,
                           frame_path=le.episode.frame_path(final)))
     le.steps = steps
+
+
+def _mark_on_screen(steps, rects: dict, ids: list, frames: list, load, sw: int, sh: int, chunk_size: int) -> None:
+    """Set each step's on_screen: slot k's widget (its recorded rectangle, on the frame slot k was
+    decided on) looks the same on this step's frame. Augmentation that moves a screen's rows needs
+    it: a form's next field moves with its row; a menu entry that the chunk's first click opens
+    moves with that click, not with whatever row of the screen lies under it now."""
+    for s in steps:
+        if not 0 <= s.index < len(ids):
+            continue
+        flags = np.ones(chunk_size, dtype=bool)
+        known = False
+        _, gray, _ = load(frames[s.index])
+        for k in range(1, min(chunk_size, len(ids) - s.index)):
+            j = s.index + k
+            r = rects.get(str(ids[j]))
+            if not frames[j] or not isinstance(r, (list, tuple)) or len(r) != 4:
+                continue
+            known = True
+            _, later, _ = load(frames[j])
+            flags[k] = removal.same_pixels(gray, later, _norm_rect(r, sw, sh))
+        s.on_screen = flags if known else None
 
 
 def _norm_rect(r, sw: int, sh: int) -> np.ndarray | None:
@@ -471,6 +498,24 @@ def shuffle_rows(step: Step, boxes: np.ndarray, rng: np.random.Generator):
                                target=None), ymap
 
 
+def rows_moved(step: Step, p: np.ndarray, ymap) -> np.ndarray:
+    """A chunk's points (K, 4) on step's screen with its rows reordered by shuffle_rows: a point on
+    a widget already on the screen moves with its row; one on a widget not there yet (a menu's
+    entry, opened by the click before it) moves as the pointer action before it did, not with
+    whatever row lies under it now."""
+    q = p.copy()
+    q[:, 1], q[:, 3] = ymap(p[:, 1]), ymap(p[:, 3])
+    if step.on_screen is None:
+        return q
+    dy = 0.0
+    for k in range(len(q)):
+        if k and not step.on_screen[k]:
+            q[k, 1], q[k, 3] = p[k, 1] + dy, p[k, 3] + dy
+        if step.kinds[k] in codec.POINTER_TOKENS:
+            dy = float(q[k, 1] - p[k, 1])
+    return q
+
+
 def augmented_view(step: Step, rng: np.random.Generator, strength: float = 1.0, tries: int = 5):
     """One augmented (image (3,H,W) float32, cursor (2,), pos (K,4)) of a step; pointer labels move
     with the screen (an augmentation that would push one off screen is drawn again)."""
@@ -620,8 +665,11 @@ class NegativeMaker:
         kinds, pos = step.kinds.copy(), step.pos.copy()
         kind = kind or self.KINDS[rng.integers(len(self.KINDS))]
         ptr_slots = [k for k in range(len(kinds)) if kinds[k] in codec.POINTER_TOKENS]
-        if kind == "moved" and ptr_slots:
-            slot = ptr_slots[0] if rng.random() < 0.8 else ptr_slots[rng.integers(len(ptr_slots))]
+        # a later action on a widget not on this screen yet (a menu's entry) cannot be judged from
+        # it: this screen shows nothing that makes one place for it right and another wrong
+        seen = [k for k in ptr_slots if step.on_screen is None or step.on_screen[k]]
+        if kind == "moved" and seen:
+            slot = seen[0] if rng.random() < 0.8 else seen[rng.integers(len(seen))]
             hard = [p for p in self.hard.get(id(step), []) if self._outside_target(step, p, pos[slot, :2])]
             pts = hard if hard and slot == ptr_slots[0] and rng.random() < 0.6 else self.moved_points(step, slot)
             if pts and rng.random() < 0.85:
@@ -635,8 +683,8 @@ class NegativeMaker:
                 else:
                     return None
             return self.moved_to(step, kinds, pos, slot, np.clip(p, 0, 1), rng)
-        if kind == "lookalike" and ptr_slots:
-            slot = ptr_slots[0] if rng.random() < 0.7 else ptr_slots[rng.integers(len(ptr_slots))]
+        if kind == "lookalike" and seen:
+            slot = seen[0] if rng.random() < 0.7 else seen[rng.integers(len(seen))]
             pts = self.lookalikes(step, slot)
             if not pts:
                 return None

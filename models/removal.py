@@ -124,7 +124,7 @@ def pick(step, negmaker, rng: np.random.Generator):
     for i in rng.permutation(len(later)):
         o = later[int(i)]
         box = box_of(o, negmaker)
-        if box is not None and (o is step or _same_pixels(step.gray, o.gray, box)):
+        if box is not None and (o is step or same_pixels(step.gray, o.gray, box)):
             return o, box
     return None
 
@@ -135,7 +135,9 @@ def acts_in(step, box) -> list:
             and box[0] <= step.pos[k, 0] <= box[2] and box[1] <= step.pos[k, 1] <= box[3]]
 
 
-def _same_pixels(a: np.ndarray, b: np.ndarray, box, tol: float = 6.0) -> bool:
+def same_pixels(a: np.ndarray, b: np.ndarray, box, tol: float = 6.0) -> bool:
+    """Do two grey frames show the same thing in the normalised box? (Mean grey-level difference
+    under tol: 0.0 where a widget is on both, 15 or more where another widget or a blank is.)"""
     if a.shape != b.shape:
         return False
     H, W = a.shape

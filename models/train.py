@@ -204,10 +204,11 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         q[:, :2], q[:, 2:] = dataset.apply_affine_points(inv, s.pos[:, :2]), dataset.apply_affine_points(inv, s.pos[:, 2:])
         if not ((q[ptr] >= 0) & (q[ptr] <= 1)).all():
             return []
-        off = np.hypot(*((q[ptr, :2] - right[ptr, :2]) * np.asarray(s.screen)).T) >= 2 * negmaker.tol_px
+        seen = ptr if s.on_screen is None else ptr[s.on_screen[ptr]]  # (NegativeMaker.make: not yet on screen, not judged)
+        off = np.hypot(*((q[seen, :2] - right[seen, :2]) * np.asarray(s.screen)).T) >= 2 * negmaker.tol_px
         if not off.any():
             return []
-        return [add_chunk(view, m, s.kinds, q.astype(np.float32), 0.0, 0.0 if ptr[0] == 0 and off[0] else -1.0)]
+        return [add_chunk(view, m, s.kinds, q.astype(np.float32), 0.0, 0.0 if seen[0] == 0 and off[0] else -1.0)]
 
     def add_interruption(s):
         """A dialog over the screen. A notice: dismissing it (a button) is the positive; clicking
@@ -297,10 +298,8 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
             if shuffled is not None:
                 view, ymap = shuffled
 
-                def moved(p, ymap=ymap):
-                    q = p.copy()
-                    q[:, 1], q[:, 3] = ymap(p[:, 1]), ymap(p[:, 3])
-                    return q
+                def moved(p, ymap=ymap, s=s):
+                    return dataset.rows_moved(s, p, ymap)
         m = add_screen(view)
         ptr0 = s.kinds[0] in codec.POINTER_TOKENS
         first = add_positive(s, m, on=view, move=moved)

@@ -45,3 +45,22 @@ def test_without_a_recorded_rectangle_the_menu_box_is_the_target():
     maker = dataset.NegativeMaker({0: [step]}, codec.Vocab())
     assert not maker._outside_target(step, (360 / 640, 155 / 400), step.pos[0, :2])
     assert maker.neighbours(step, 0) == []
+
+
+def test_a_later_click_on_a_widget_not_on_screen_yet_is_not_moved_to_make_a_negative():
+    """The chunk clicks an entry, then an entry of the submenu it opens (not drawn yet): this
+    screen cannot tell one place for that second click from another, so negatives move only
+    the first (a moved second click would label a right chunk wrong)."""
+    step = _menu_step()
+    later = (500 / 640, 140 / 400)
+    step.kinds, step.pos = codec.encode_chunk([codec.CLICK, codec.CLICK], [tuple(step.pos[0, :2]) * 2, later * 2], 4)
+    maker = dataset.NegativeMaker({0: [step]}, codec.Vocab())
+
+    def second_click_moved(n=300):
+        rng = np.random.default_rng(0)
+        made = [maker.make(step, rng, kind) for kind in ("moved", "lookalike") * (n // 2)]
+        return sum(not np.allclose(p[1], step.pos[1]) for k, p in filter(None, made))
+
+    assert second_click_moved() > 10  # not known: every click may be moved
+    step.on_screen = np.array([True, False, True, True])
+    assert second_click_moved() == 0

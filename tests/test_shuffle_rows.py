@@ -109,3 +109,39 @@ def test_critic_batches_shuffle_rows_only_when_asked(tmp_path):
     for name in ("row_shuffle", "stale"):
         with pytest.raises(ValueError, match=name):
             TrainConfig(**{name: 1.5})
+
+
+def test_a_menu_entry_moves_with_the_click_that_opens_it_not_with_the_row_under_it():
+    """Chunk: click row 1's field, then an entry of a menu that click opens (drawn later over
+    row 3). Reordered rows move the field; the entry, not on this screen yet, moves with it."""
+    g = _form([40, 80, 120, 160])
+    step = _step(g)
+    step.kinds[1] = codec.CLICK
+    step.pos[1] = [230 / W, 170 / H, 230 / W, 170 / H]  # over row 3 (y 160-180) now
+    for seed in range(10):  # an order in which the two rows move differently (else nothing to test)
+        view, ymap = dataset.shuffle_rows(step, dataset.widget_boxes(g, 1.0), np.random.default_rng(seed))
+        row_dy = [float(ymap(np.array([y / H]))[0]) - y / H for y in (90, 170)]
+        if abs(row_dy[0] - row_dy[1]) > 10 / H:
+            break
+    else:
+        raise AssertionError("no order moved rows 1 and 3 differently")
+    unknown = dataset.rows_moved(step, step.pos, ymap)  # no on_screen: every point moves with its row
+    assert np.allclose(unknown[:2, 1] - step.pos[:2, 1], row_dy, atol=1e-6)
+    step.on_screen = np.array([True, False, True, True])
+    q = dataset.rows_moved(step, step.pos, ymap)
+    assert np.allclose(q[:2, 1] - step.pos[:2, 1], [row_dy[0], row_dy[0]], atol=1e-6)
+    assert np.allclose(q[:, 0], step.pos[:, 0]) and np.allclose(q[2:], step.pos[2:])
+
+
+def test_on_screen_compares_the_later_widget_on_both_frames():
+    """A form's next field is on the screen already; a menu entry is not (a blank was there)."""
+    now = _form([40, 80, 120, 160])
+    later = now.copy()
+    later[150:190, 200:300] = 240  # the menu drawn over rows 3 and 4
+    later[162:178, 210:290] = 30  # its entry
+    frames = {"a.png": now, "b.png": now, "c.png": later}
+    step = _step(now)
+    rects = {"1": [140, 120, 190, 20], "2": [200, 160, 100, 20]}  # logical x, y, w, h
+    dataset._mark_on_screen([step], {"0": [140, 80, 190, 20], **rects}, [0, 1, 2], list(frames),
+                            lambda f: (None, frames[f], 1.0), W, H, chunk_size=4)
+    assert step.on_screen.tolist() == [True, True, False, True]  # slot 3: no action, no rectangle
