@@ -64,3 +64,16 @@ def test_a_later_click_on_a_widget_not_on_screen_yet_is_not_moved_to_make_a_nega
     assert second_click_moved() > 10  # not known: every click may be moved
     step.on_screen = np.array([True, False, True, True])
     assert second_click_moved() == 0
+
+
+def test_a_widget_that_detection_finds_by_itself_keeps_its_detected_box():
+    """A lone bordered field: its detected box is the recorded rectangle, so the rectangle adds
+    nothing and the negatives stay as they were without it (no neighbours on the desktop)."""
+    gray = np.full((400, 640), 230, np.uint8)
+    gray[120:146, 298:422] = 20  # border
+    gray[122:144, 300:420] = 250  # face
+    step = _menu_step()
+    step.gray = gray
+    maker = dataset.NegativeMaker({0: [step]}, codec.Vocab())
+    assert maker._recorded_target(step, step.pos[0, :2]) is None
+    assert maker.neighbours(step, 0) == []
