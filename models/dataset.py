@@ -53,6 +53,10 @@ class Step:
     # not yet (a menu's entry, shown by an earlier slot)? None: not known (no recorded rectangles)
     on_screen: np.ndarray | None = None
 
+    def visible(self, k: int) -> bool:
+        """Is slot k's widget on this screen (or not known)? Only then can the screen judge it."""
+        return self.on_screen is None or bool(self.on_screen[k])
+
     def hit(self, xy, tol_px: float) -> bool:
         """Is a click at normalised xy right for slot 0? Inside the target widget when the episode
         knows its rectangle (meta "action_targets"), else within tol_px of the demonstrated click."""
@@ -251,12 +255,12 @@ def _mark_on_screen(steps, rects: dict, ids: list, frames: list, load, sw: int, 
         _, gray, _ = load(frames[s.index])
         for k in range(1, min(chunk_size, len(ids) - s.index)):
             j = s.index + k
-            r = rects.get(str(ids[j]))
-            if not frames[j] or not isinstance(r, (list, tuple)) or len(r) != 4:
+            r = _norm_rect(rects.get(str(ids[j])), sw, sh)
+            if not frames[j] or r is None:
                 continue
             known = True
             _, later, _ = load(frames[j])
-            flags[k] = removal.same_pixels(gray, later, _norm_rect(r, sw, sh))
+            flags[k] = removal.same_pixels(gray, later, r)
         s.on_screen = flags if known else None
 
 
@@ -505,11 +509,9 @@ def rows_moved(step: Step, p: np.ndarray, ymap) -> np.ndarray:
     whatever row lies under it now."""
     q = p.copy()
     q[:, 1], q[:, 3] = ymap(p[:, 1]), ymap(p[:, 3])
-    if step.on_screen is None:
-        return q
     dy = 0.0
     for k in range(len(q)):
-        if k and not step.on_screen[k]:
+        if not step.visible(k):
             q[k, 1], q[k, 3] = p[k, 1] + dy, p[k, 3] + dy
         if step.kinds[k] in codec.POINTER_TOKENS:
             dy = float(q[k, 1] - p[k, 1])
@@ -613,12 +615,12 @@ class NegativeMaker:
         a menu, a list). Where detection found the widget itself its box decides, as before
         rectangles were used: the signin critic of the end-to-end test, trained with rectangles
         everywhere, clicked the wrong field on both its seeds."""
-        t = step.target
-        if t is None or not np.allclose(np.asarray(truth[:2], dtype=np.float64), step.pos[0, :2], atol=1e-6):
+        if step.target is None or not np.allclose(np.asarray(truth[:2], dtype=np.float64), step.pos[0, :2], atol=1e-6):
             return None
-        if not (t[0] <= truth[0] <= t[2] and t[1] <= truth[1] <= t[3]):
+        t, xy = step.target, step.pos[0, :2]
+        if not (t[0] <= xy[0] <= t[2] and t[1] <= xy[1] <= t[3]):
             return None
-        b = self._box_around(step, truth)
+        b = self._box_around(step, xy)
         if b is not None and (b[2:] - b[:2]).prod() <= self.MERGED * (t[2:] - t[:2]).prod():
             return None
         return t
@@ -636,12 +638,8 @@ class NegativeMaker:
 
     def target_box(self, step: Step, xy) -> np.ndarray | None:
         """The smallest detected widget box around xy, if it is widget-sized (else None)."""
-        boxes = self.boxes_on(step)
-        inside = (boxes[:, 0] <= xy[0]) & (xy[0] <= boxes[:, 2]) & (boxes[:, 1] <= xy[1]) & (xy[1] <= boxes[:, 3])
-        if not inside.any():
-            return None
-        b = boxes[inside][np.argmin(((boxes[inside, 2:] - boxes[inside, :2]).prod(1)))]
-        return b if self.widget_sized(step, b) else None
+        b = self._box_around(step, xy)
+        return b if b is not None and self.widget_sized(step, b) else None
 
     @staticmethod
     def widget_sized(step: Step, box) -> bool:
@@ -681,7 +679,7 @@ class NegativeMaker:
         ptr_slots = [k for k in range(len(kinds)) if kinds[k] in codec.POINTER_TOKENS]
         # a later action on a widget not on this screen yet (a menu's entry) cannot be judged from
         # it: this screen shows nothing that makes one place for it right and another wrong
-        seen = [k for k in ptr_slots if step.on_screen is None or step.on_screen[k]]
+        seen = [k for k in ptr_slots if step.visible(k)]
         if kind == "moved" and seen:
             slot = seen[0] if rng.random() < 0.8 else seen[rng.integers(len(seen))]
             hard = [p for p in self.hard.get(id(step), []) if self._outside_target(step, p, pos[slot, :2])]

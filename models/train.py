@@ -204,7 +204,7 @@ def critic_batch(train_steps, fail_steps, negmaker, rng, cfg: TrainConfig, slots
         q[:, :2], q[:, 2:] = dataset.apply_affine_points(inv, s.pos[:, :2]), dataset.apply_affine_points(inv, s.pos[:, 2:])
         if not ((q[ptr] >= 0) & (q[ptr] <= 1)).all():
             return []
-        seen = ptr if s.on_screen is None else ptr[s.on_screen[ptr]]  # (NegativeMaker.make: not yet on screen, not judged)
+        seen = np.array([k for k in ptr if s.visible(k)], dtype=int)  # not yet on screen: not judged
         off = np.hypot(*((q[seen, :2] - right[seen, :2]) * np.asarray(s.screen)).T) >= 2 * negmaker.tol_px
         if not off.any():
             return []
