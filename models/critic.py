@@ -13,10 +13,7 @@ on track.
     transformer over [global, last action, K actions] -> logit of the first token
 
 Trained with binary cross-entropy plus a ranking term (a demonstrated chunk must outscore the
-negatives made from the same screen), see models/train.py. With `members` > 1 the critic is an
-ensemble: that many critics trained apart (their own initialisation and batches), their
-probabilities averaged in one ONNX graph. One training of a critic is a random draw that moves
-the benchmark by tens of runs (docs/benchmarks.md); the mean of a few draws is steadier.
+negatives made from the same screen), see models/train.py.
 """
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ from torch.nn import functional as F
 from . import codec
 from .layers import Block, conv_bn
 
-__all__ = ["CriticConfig", "Critic", "CriticEnsemble", "build_critic"]
+__all__ = ["CriticConfig", "Critic"]
 
 
 @dataclass
@@ -45,12 +42,11 @@ class CriticConfig:
     channels: tuple = (16, 32, 64, 64)  # screen CNN widths (strides 2, 4, 8, 16)
     crop_channels: tuple = (16, 32, 48, 48)  # crop CNN widths (strides 2, 4, 8, 16)
     sample_sigma: float = 0.8  # cells (of the 10x16 grid): how wide "under the pointer" is
-    members: int = 1  # critics trained apart whose probabilities are averaged (CriticEnsemble)
 
     def __post_init__(self):
         self.channels = tuple(int(c) for c in self.channels)
         self.crop_channels = tuple(int(c) for c in self.crop_channels)
-        for name in ("vocab_size", "chunk_size", "crop_slots", "d_model", "n_heads", "layers", "ff_mult", "members"):
+        for name in ("vocab_size", "chunk_size", "crop_slots", "d_model", "n_heads", "layers", "ff_mult"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise ValueError(f"CriticConfig.{name} must be a positive integer, got {v!r}")
@@ -151,25 +147,3 @@ class Critic(nn.Module):
         cr = self.crop_cnn(crops)  # (N, C, 2, 16)
         w2 = cr.shape[-1] // 2
         return torch.cat([cr.amax(dim=(2, 3)), cr.mean(dim=(2, 3)), cr[..., w2 - 1:w2 + 1].mean(dim=(2, 3))], dim=1)
-
-
-class CriticEnsemble(nn.Module):
-    """`cfg.members` critics, each trained on its own (models/train.py), scored together: the
-    exported graph averages their probabilities, so the runtime sees one critic as before."""
-    INPUTS, OUTPUTS = Critic.INPUTS, Critic.OUTPUTS
-
-    def __init__(self, cfg: CriticConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.export = True  # it always gives probabilities (averaging logits lets one sure member decide)
-        self.members = nn.ModuleList(Critic(cfg) for _ in range(cfg.members))  # each trained on its logits
-
-    def forward(self, image, prev_actions, kinds, pos, crops, crop_index):
-        probs = [torch.sigmoid(m(image, prev_actions, kinds, pos, crops, crop_index)) for m in self.members]
-        return torch.stack(probs).mean(0)
-
-
-def build_critic(cfg: CriticConfig) -> nn.Module:
-    """A Critic, or with cfg.members > 1 a CriticEnsemble (a one-member critic stays a plain Critic,
-    so its weights and ONNX graph are those of bundles made before ensembles)."""
-    return Critic(cfg) if cfg.members == 1 else CriticEnsemble(cfg)

@@ -35,7 +35,7 @@ from recorder.errors import DeskactError, EpisodeError
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, removal
 from .candidates import Decider, match_exemplars, policy_candidates
-from .critic import Critic, CriticConfig, CriticEnsemble, build_critic
+from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
 
@@ -609,11 +609,7 @@ def _load_critic(path, ccfg: CriticConfig) -> dict | None:
     critic is then trained anew: a bundle from before critic.pt, or another critic shape)."""
     b = bundle_mod.load(path)
     weights = Path(path) / "critic.pt"
-    try:  # an older config lacks the newer fields (their defaults are what it had)
-        same = CriticConfig(**b.meta["models"]["critic"]["config"]).to_json() == ccfg.to_json()
-    except (TypeError, ValueError):
-        same = False
-    if not weights.exists() or not same:
+    if not weights.exists() or b.meta["models"]["critic"]["config"] != ccfg.to_json():
         return None
     return torch.load(weights, weights_only=True)
 
@@ -763,27 +759,23 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
 
 
 def _fit_critic(ccfg, start, train_steps, fail_steps, dialog_steps, negmaker, rng, cfg: TrainConfig, progress):
-    """The critic (each member of an ensemble in turn, on its own batches), trained anew or
-    fine-tuned from `start`. -> (critic in eval mode, loss history, seconds)."""
-    critic = build_critic(ccfg)
+    """One critic, trained anew (or fine-tuned from `start`). -> (critic in eval mode, loss history, seconds)."""
+    critic = Critic(ccfg)
     if start is not None:
         critic.load_state_dict(start)
-    members = list(critic.members) if isinstance(critic, CriticEnsemble) else [critic]
     lr = cfg.lr * (0.5 if start is not None else 1.0)
-    steps = cfg.critic_steps or (cfg.steps if start is not None else 3 * cfg.steps) // len(members)
-    history = []
+    opt = torch.optim.AdamW(critic.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    steps = cfg.critic_steps or (cfg.steps if start is not None else 3 * cfg.steps)
+    history, ema = [], None
     critic.to(memory_format=torch.channels_last).train()
     t0 = time.monotonic()
-    for i, member in enumerate(members):
-        opt = torch.optim.AdamW(member.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-        ema = None
-        for step in range(steps):
-            (img, img_index, prev, kinds, pos, crops, crop_index, labels, crop_labels), groups = critic_batch(
-                train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots, dialog_steps)
-            logits = member(_nhwc(img), prev, kinds, pos, _nhwc(crops), crop_index, image_index=img_index)
-            loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, member.aux_crop_logit, crop_labels)
-            ema = _optimiser_step(opt, member, loss, step, steps, lr, ema, history, "critic")
-            progress("critic", i * steps + step + 1, len(members) * steps, {"loss": ema})
+    for step in range(steps):
+        (img, img_index, prev, kinds, pos, crops, crop_index, labels, crop_labels), groups = critic_batch(
+            train_steps, fail_steps, negmaker, rng, cfg, ccfg.crop_slots, dialog_steps)
+        logits = critic(_nhwc(img), prev, kinds, pos, _nhwc(crops), crop_index, image_index=img_index)
+        loss, parts = critic_loss(logits, labels, groups, cfg.rank_weight, critic.aux_crop_logit, crop_labels)
+        ema = _optimiser_step(opt, critic, loss, step, steps, lr, ema, history, "critic")
+        progress("critic", step + 1, steps, {"loss": ema})
     critic.to(memory_format=torch.contiguous_format).eval()
     return critic, history, time.monotonic() - t0
 

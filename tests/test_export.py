@@ -56,28 +56,3 @@ def test_parity_failure_is_loud(tmp_path):
     with pytest.raises(ExportError, match=r"differs from PyTorch by .* on kind_logits at batch 1"):
         parity(p, tmp_path / "policy.onnx", lambda b, g: policy_inputs(b, V, g))
     assert np.isfinite(parity(p, tmp_path / "policy.onnx", lambda b, g: policy_inputs(b, V, g), tol=1.0))
-
-
-def test_critic_ensemble_exports_the_mean_of_its_members(tmp_path):
-    """An ensemble is one ONNX graph whose score is the mean of its members' probabilities."""
-    import onnxruntime as ort
-
-    from models.critic import CriticEnsemble, build_critic
-    from models.export import critic_inputs
-
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    p, _ = _models()
-    cfg = CriticConfig(vocab_size=V, chunk_size=3, crop_slots=2, d_model=32, n_heads=2, members=2)
-    ens = build_critic(cfg)
-    assert isinstance(ens, CriticEnsemble) and len(ens.members) == 2
-    assert isinstance(build_critic(CriticConfig(vocab_size=V, chunk_size=3, crop_slots=2, d_model=32, n_heads=2)), Critic)
-    res = export_and_check(p, ens.eval(), tmp_path, V)
-    assert all(0 <= v <= 1e-4 for v in res.values())
-    inputs = critic_inputs(5, V, 3, 2, torch.Generator().manual_seed(3))
-    got = ort.InferenceSession(str(tmp_path / "critic.onnx"), providers=["CPUExecutionProvider"]).run(
-        None, {k: v.numpy() for k, v in inputs.items()})[0]
-    with torch.no_grad():
-        each = [torch.sigmoid(m(*inputs.values())).numpy() for m in ens.members]
-    assert not np.allclose(each[0], each[1], atol=1e-3)  # members differ (own initialisation)
-    np.testing.assert_allclose(got, (each[0] + each[1]) / 2, atol=1e-5)

@@ -112,22 +112,6 @@ def test_policy_from_keeps_the_policy_and_fine_tunes_the_critic(bundle, data, tm
     assert anew["training"]["critic_from"] is None and len(anew["training"]["critic_loss"]) == 3 * SMALL["steps"]
 
 
-def test_critic_ensemble_trains_each_member_and_is_fine_tuned_as_one(data, tmp_path):
-    """members=2: each member gets its share of the critic steps, bundle.json records the
-    ensemble, and --policy-from fine-tunes both members (not a fresh critic)."""
-    import torch
-
-    small = {**SMALL, "steps": 4, "critic": {**SMALL["critic"], "members": 2}}
-    meta = train([data / "demos"], tmp_path / "ens", TrainConfig(**small), failures=[data / "fails"])
-    assert meta["models"]["critic"]["config"]["members"] == 2
-    assert len(meta["training"]["critic_loss"]) == 3 * 4  # 2 members x (3 x 4 steps) / 2
-    weights = torch.load(tmp_path / "ens" / "critic.pt")
-    assert {k.split(".")[1] for k in weights} == {"0", "1"}  # members.0..., members.1...
-    ft = train([data / "demos"], tmp_path / "ft", TrainConfig(**small), failures=[data / "fails"],
-               policy_from=tmp_path / "ens")
-    assert ft["training"]["critic_from"] == str(tmp_path / "ens") and len(ft["training"]["critic_loss"]) == 4
-
-
 def test_failure_knows_where_the_click_should_have_gone(tmp_path):
     from models import codec, dataset
 
