@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
 import pytest
 
 HAVE_XVFB = sys.platform.startswith("linux") and shutil.which("Xvfb") is not None
+
+# A suite started as a background job of a non-interactive shell (`scripts/test &`) inherits
+# SIGINT ignored, and so would every process it starts: the tests that press Ctrl+C on a child
+# would see it ignored. A handled signal is reset to the default on exec, so children get Ctrl+C.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -79,7 +86,7 @@ def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split()[2] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or reaped between open and read
         return False
 
 
