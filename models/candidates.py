@@ -295,6 +295,53 @@ def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: fl
     return kinds, pos, crops, crop_index
 
 
+# A demonstrated target's label must be recognisable (|NCC| of an exemplar over the widget) at least
+# this well for a click to count as "like a demo's". Chosen on bench training data only (demos,
+# practice rollouts): held-out demo clicks and practice successes score 0.75-1.0 on phases whose
+# exemplars agree (label_stable), the wrong clicks of failed rollouts 0.3-0.6.
+LABEL_MIN = 0.7
+LABEL_BAND = 24  # logical px: the line of an exemplar a click was on (one menu entry, one list row)
+LABEL_STABLE = 0.85  # the trainer marks a phase label_stable when its demos' clicks all match this well
+LABEL_TOKENS = frozenset({codec.CLICK, codec.DRAG, *(codec.FIXED_TOKENS.index(k) for k in ("double_click", "right_click"))})
+
+
+def label_strip(img: np.ndarray, at, scale: float = 1.0) -> np.ndarray:
+    """The band of an exemplar around the line its click was on (at: the click in its pixels):
+    a box that merged a menu's entries is matched by the entry clicked, not by its neighbours."""
+    half = round(LABEL_BAND * scale / 2)
+    y = int(at[1])
+    return img[max(0, y - half):max(y + half, min(img.shape[0], 2 * half))]
+
+
+def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
+                scales=(0.85, 1.0, 1.2, 1.45), slack: float = 0.4) -> float:
+    """How much the widget at normalised xy looks like a demonstrated target: the best |NCC| of
+    any exemplar placed over xy (the point within the template's inner part, `slack` of its size
+    off centre; meta "slack_x" across: a piece of a list row, clicked anywhere along it), at a
+    few scales (bigger fonts), on the native grayscale frame. 0 if none fits.
+    A click whose label matches no demonstrated target's is one the demos never showed."""
+    import cv2
+
+    H, W = gray.shape
+    cx, cy = float(xy[0]) * W, float(xy[1]) * H
+    best = 0.0
+    for img, meta in exemplars:
+        for s in scales:
+            f = scale / float(meta.get("scale", 1.0)) * s
+            tw, th = max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))
+            dx, dy = round(tw * float(meta.get("slack_x", slack))) + 2, round(th * slack) + 2
+            x0, y0 = max(0, round(cx - tw / 2 - dx)), max(0, round(cy - th / 2 - dy))
+            x1, y1 = min(W, round(cx + tw / 2 + dx)), min(H, round(cy + th / 2 + dy))
+            if x1 - x0 < tw or y1 - y0 < th:
+                continue
+            t = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+            if float(t.std()) < 2.0:
+                continue
+            res = np.nan_to_num(cv2.matchTemplate(gray[y0:y1, x0:x1], t, cv2.TM_CCOEFF_NORMED))
+            best = max(best, float(np.abs(res).max()))
+    return best
+
+
 class Decider:
     """policy.onnx + exemplars + critic.onnx on one screen -> candidates ranked by the critic."""
 
@@ -303,6 +350,10 @@ class Decider:
         self.policy = bundle.session("policy", threads)
         self.critic = bundle.session("critic", threads)
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
+        # the line clicked in each exemplar, for `unlike` (older bundles have no "at": never judged)
+        self.labels = [(label_strip(bundle.exemplar_image(e), e["at"], float(e.get("scale", 1.0))),
+                        dict(e, slack_x=1.0) if e.get("row") else e)
+                       for e in bundle.exemplars if e.get("at") is not None]
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""
@@ -350,11 +401,58 @@ class Decider:
         snap_candidates(spread, boxes, screen)
         return unique(cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread)[:n + 4 + widgets]
 
+    def unlike(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
+        """Does the chunk start with a click on a widget that looks like none the demos clicked at
+        this point of the workflow? Judged only where the demos agree on the target's look
+        (the phases around `phase` are label_stable); elsewhere (a list row, a field
+        with text that differs from run to run) it cannot tell, and says no."""
+        k0 = int(c.kinds[0])
+        if k0 not in LABEL_TOKENS:
+            return False
+        near = [(img, m) for img, m in self.labels if int(m["token"]) == k0
+                and (phase is None or abs(int(m["phase"]) - phase) <= 1)]
+        known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
+        if not known or not all(known):  # None: a phase no demo had (practice behind a dialog)
+            return False
+        return label_match(gray, c.pos[0, :2], near, scale) < LABEL_MIN
+
+    def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
+        """Does the screen draw labels as the demos saw them: is some demonstrated label found on
+        it as it was (same size and font)? Under another theme (font family and size) no
+        template reads a label reliably, so `unlike` must not judge there. Asked of a run's
+        first screen (agent.decide.Agent), where the first target is still in sight; a later
+        one may show none (a menu over the list, the target removed). Full resolution (about
+        20 ms a label; thin text does not survive halving), stopping at the first found."""
+        import cv2
+
+        for img, m in self.labels:
+            f = scale / float(m.get("scale", 1.0))
+            t = img if f == 1.0 else cv2.resize(img, (max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))))
+            if not m.get("label_stable") or t.shape[1] >= gray.shape[1] or t.shape[0] >= gray.shape[0] or t.std() < 2.0:
+                continue
+            if float(np.abs(np.nan_to_num(cv2.matchTemplate(gray, t, cv2.TM_CCOEFF_NORMED))).max()) >= LABEL_STABLE:
+                return True
+        return False
+
     def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
-               n: int = 16, use_exemplars: bool = True) -> list[Candidate]:
-        """All candidates (at most n), best critic score first. phase: actions done so far."""
+               n: int = 16, use_exemplars: bool = True, readable: bool | None = None) -> list[Candidate]:
+        """All candidates (at most n), best critic score first. phase: actions done so far.
+        Where labels are readable (`familiar`; None: judged on this frame), a best candidate that
+        clicks a widget unlike every demonstrated target of its phase (self.unlike) scores 0: the
+        critic reads a small crop and can take Cancel in Move's place for Move, which a template
+        of the demonstrated label does not."""
         image = codec.preprocess(frame_rgb)
         gray = codec.to_gray(frame_rgb)
         cands = self.candidates(image, gray, cursor, prev_actions, scale, phase, n, use_exemplars)
         self.score(image, gray, prev_actions, cands, scale, snap=False)
-        return sorted(cands, key=lambda c: -c.score)
+        ranked = sorted(cands, key=lambda c: -c.score)
+        for c in ranked:  # only the best is ever executed: check down the ranking until one passes
+            if c.score < self.bundle.abstain_threshold or not self.unlike(gray, c, phase, scale):
+                break
+            if readable is None:
+                readable = self.familiar(gray, scale)
+            if not readable:
+                break
+            c.score, c.source = 0.0, c.source + ":unlike"
+        return sorted(ranked, key=lambda c: -c.score)
+

@@ -301,11 +301,13 @@ def failure_index(le: LoadedEpisode, consensus, ids=None) -> int:
 
 
 # ----- widgets and exemplars -------------------------------------------------------------------
-def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float) -> np.ndarray:
+def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float, with_at: bool = False):
     """Native-resolution uint8 crop of the widget under normalised (x, y): its detected box and
     EXEMPLAR_MARGIN logical pixels around it, or EXEMPLAR_WINDOW centred on the point where no
     widget-sized box is found. Tight on purpose: what lies around a widget (its neighbours, the
-    window's edge) is what a layout change moves, so it must not be what matching looks for."""
+    window's edge) is what a layout change moves, so it must not be what matching looks for.
+    with_at: -> (crop, (x, y) of the point in the crop's pixels): where in a box that merged
+    several widgets (a menu's entries) the click was."""
     h, w = gray.shape[:2]
     box = box_at(widget_boxes(gray, scale), (x, y), (w / scale, h / scale), max_size=EXEMPLAR_MAX, largest=True)
     if box is None:
@@ -316,7 +318,10 @@ def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float) -> np.ndar
         ww, wh = round((box[2] - box[0]) * w + 2 * m), round((box[3] - box[1]) * h + 2 * m)
         cx, cy = float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2
     crop = codec.cut_crop(gray, cx, cy, 1.0, window=(ww, wh), size=(ww, wh))
-    return np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8)
+    crop = np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8)
+    if not with_at:
+        return crop
+    return crop, (round(x * w - round(cx * w - ww / 2)), round(y * h - round(cy * h - wh / 2)))
 
 
 # ----- augmentation ----------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, removal
-from .candidates import Decider, match_exemplars, policy_candidates
+from .candidates import (LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, match_exemplars,
+                         policy_candidates)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
@@ -870,14 +871,49 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     (folder / "exemplars").mkdir()
     out = []
     names = {st.episode: le.path.name for le in train_eps for st in le.steps}
-    for s in _choose_exemplars(train_steps, cfg):
-        phase = s.index
-        crop = dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale)
+    chosen = [(*dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale, with_at=True), s)
+              for s in _choose_exemplars(train_steps, cfg)]
+    # the person's demonstrations say what a target looks like; practice successes ran under UI
+    # changes (other fonts, a dialog shifting the phases) and would blur it
+    shown = [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
+    stable = label_stability(shown, [(label_strip(crop, at, s.scale), s, _is_row(crop, s.scale)) for crop, at, s in chosen])
+    for crop, at, s in chosen:
         name = f"exemplars/{len(out):03d}.png"
         cv2.imwrite(str(folder / name), crop)
-        out.append({"file": name, "token": int(s.kinds[0]), "phase": int(phase), "size": [crop.shape[1], crop.shape[0]],
-                    "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode))})
+        key = (int(s.kinds[0]), int(s.index))
+        out.append({"file": name, "token": key[0], "phase": key[1], "size": [crop.shape[1], crop.shape[0]],
+                    "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode)),
+                    "at": [int(at[0]), int(at[1])], "row": _is_row(crop, s.scale), "label_stable": stable.get(key)})
     return out
+
+
+def _is_row(crop, scale: float) -> bool:
+    """No widget box was found around the click (the crop is the fixed window): a list row, which
+    the demos click anywhere along."""
+    return list(crop.shape[::-1]) == [round(v * scale) for v in dataset.EXEMPLAR_WINDOW]
+
+
+def label_stability(steps, chosen) -> dict:
+    """(token, phase) -> do the demos agree on what the target looks like? Each demonstrated click
+    of the phase must match the exemplars taken from OTHER episodes at least LABEL_STABLE well
+    (a button, a menu entry: yes; a list row clicked at different places, a field whose text
+    differs from run to run: no). Only on such phases may the runtime refuse a click whose widget
+    looks unlike them (Decider.unlike); a phase seen in one episode only is not (False), one no
+    demo had (a practice success behind a dialog) is left out (None)."""
+    worst: dict = {}
+    for s in steps:
+        key = (int(s.kinds[0]), int(s.index))
+        if key[0] not in LABEL_TOKENS:
+            continue
+        others = [(img, {"scale": e.scale, "slack_x": 1.0} if row else {"scale": e.scale}) for img, e, row in chosen
+                  if (int(e.kinds[0]), int(e.index)) == key and e.episode != s.episode]
+        if not others:
+            if any((int(e.kinds[0]), int(e.index)) == key for _, e, _ in chosen):
+                worst[key] = 0.0  # only its own episode's exemplars: cannot tell
+            continue
+        xy = dataset.snap_point(dataset.widget_boxes(s.gray, s.scale), s.pos[0, :2], s.screen)
+        worst[key] = min(worst.get(key, 1.0), label_match(s.gray, xy, others, s.scale))
+    return {k: v >= LABEL_STABLE for k, v in worst.items()}
 
 
 def _scroll_clicks(demos) -> int:

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 from models import codec
-from models.candidates import Candidate, exemplar_candidates, match_exemplars, unique
+from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, exemplar_candidates, label_match, label_strip,
+                               match_exemplars, unique)
 
 CLICK = codec.FIXED_TOKENS.index("click")
 
@@ -144,3 +145,46 @@ def test_the_chunk_is_also_tried_on_every_widget_nearest_first():
     drag = _chunk([codec.DRAG, codec.DONE, codec.DONE, codec.DONE], [[320 / 1280, 230 / 800, 0.9, 0.9]] + [[0] * 4] * 3)
     assert all(np.allclose(c.pos[0, 2:], [0.9, 0.9]) for c in widget_candidates(drag, boxes, (1280, 800)))
     assert Decider.candidates.__defaults__[-1] == 12  # the runtime's default spread
+
+
+# ----- labels: does the widget under a click look like a demonstrated target? -----------------
+def _button(g, text, x, y, scale=1.0):
+    w, h = round(44 * scale), round(15 * scale)
+    cv2.rectangle(g, (x - w, y - h), (x + w, y + h), 40, 2)
+    cv2.putText(g, text, (x - w + 10, y + round(6 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.55 * scale, 20, 1, cv2.LINE_AA)
+
+
+def _label(g, x, y):
+    from models.dataset import exemplar_crop
+
+    crop, at = exemplar_crop(g, x / g.shape[1], y / g.shape[0], 1.0, with_at=True)
+    return label_strip(crop, at), {"scale": 1.0}
+
+
+def test_a_label_is_recognised_where_it_moved_but_another_is_not():
+    demo = np.full((800, 1280), 236, np.uint8)
+    _button(demo, "Move", 300, 200)
+    _button(demo, "Cancel", 420, 200)
+    ex = [_label(demo, 300, 200)]
+    later = np.full((800, 1280), 236, np.uint8)
+    _button(later, "Move", 700, 500)  # moved
+    _button(later, "Cancel", 300, 200)  # in Move's old place
+    assert label_match(later, (700 / 1280, 500 / 800), ex) >= LABEL_STABLE
+    assert label_match(later, (300 / 1280, 200 / 800), ex) < LABEL_MIN
+
+
+def test_a_merged_menu_is_matched_by_the_entry_clicked():
+    def menu(entries):
+        g = np.full((800, 1280), 236, np.uint8)
+        cv2.rectangle(g, (240, 200), (350, 200 + 22 * len(entries)), 200, -1)
+        cv2.rectangle(g, (240, 200), (350, 200 + 22 * len(entries)), 60, 1)
+        for i, e in enumerate(entries):
+            cv2.putText(g, e, (250, 216 + 22 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 20, 1, cv2.LINE_AA)
+        return g
+
+    demo = menu(["Open", "Rename...", "Delete"])
+    ex = [_label(demo, 290, 233)]  # Rename..., the second entry
+    assert label_match(demo, (290 / 1280, 233 / 800), ex) >= LABEL_STABLE
+    assert label_match(demo, (290 / 1280, 211 / 800), ex) < LABEL_MIN  # Open, in the same box
+    closed_up = menu(["Open", "Delete", "Properties"])  # Rename removed: Delete in its place
+    assert label_match(closed_up, (290 / 1280, 233 / 800), ex) < LABEL_MIN

@@ -282,3 +282,82 @@ def test_tiny_run_on_demos_recorded_by_the_real_recorder(tmp_path, no_leaks):
     assert meta["training"]["train_steps"] >= 8 and meta["evaluation"]["steps"] >= 4
     assert len(meta["training"]["held_out"]) == 1
 
+
+
+def test_exemplars_know_where_their_click_was_and_whether_the_demos_agree(bundle):
+    out, meta = bundle
+    for e in meta["exemplars"]:
+        w, h = e["size"]
+        assert 0 <= e["at"][0] < w and 0 <= e["at"][1] < h, e
+        assert e["label_stable"] in (True, False, None) and isinstance(e["row"], bool)
+
+
+def _drawn_step(episode, text, x, y, phase=2, others=(), font=0, size=1.0):
+    """A screen with a button `text` at (x, y) clicked at `phase`, and buttons `others` [(text, x, y)];
+    font and size: another theme's (buttons grow with their text)."""
+    import cv2
+    from types import SimpleNamespace
+
+    from models import codec
+
+    g = np.full((800, 1280), 236, np.uint8)
+    for t, bx, by in [(text, x, y), *others]:
+        w, h = round(44 * size), round(15 * size)
+        cv2.rectangle(g, (bx - w, by - h), (bx + w, by + h), 40, 2)
+        cv2.putText(g, t, (bx - w + 10, by + round(6 * size)), font, 0.55 * size, 20, 1, cv2.LINE_AA)
+    pos = np.zeros((4, 4), np.float32)
+    pos[0] = (x / 1280, y / 800, x / 1280, y / 800)
+    return SimpleNamespace(gray=g, scale=1.0, screen=(1280, 800), pos=pos, episode=episode, index=phase,
+                           kinds=np.array([codec.CLICK, 0, 0, 0]))
+
+
+def test_a_phase_is_label_stable_only_when_the_demos_click_the_same_label():
+    from models.candidates import label_strip
+    from models.dataset import exemplar_crop
+    from models.train import label_stability
+
+    def chosen(steps):
+        out = []
+        for s in steps:
+            crop, at = exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, with_at=True)
+            out.append((label_strip(crop, at), s, False))
+        return out
+
+    same = [_drawn_step(0, "Move", 300, 200), _drawn_step(1, "Move", 640, 420), _drawn_step(2, "Move", 500, 300)]
+    assert label_stability(same, chosen(same)) == {(1, 2): True}
+    differ = [_drawn_step(0, "Move", 300, 200), _drawn_step(1, "Cancel", 640, 420)]
+    assert label_stability(differ, chosen(differ)) == {(1, 2): False}
+    alone = [_drawn_step(0, "Move", 300, 200)]
+    assert label_stability(alone, chosen(alone)) == {(1, 2): False}  # one episode cannot tell
+
+
+def test_the_runtime_refuses_a_click_unlike_every_demonstrated_label(bundle):
+    import cv2
+
+    from models.candidates import Candidate, Decider, label_strip
+    from models.dataset import exemplar_crop
+
+    out, _ = bundle
+    d = Decider(bundle_mod.load(out))
+
+    def strip(step):
+        x, y = step.pos[0, :2]
+        return label_strip(*exemplar_crop(step.gray, float(x), float(y), 1.0, with_at=True))
+
+    move = _drawn_step(0, "Move", 300, 200, others=[("Downloads", 800, 600)])
+    earlier = _drawn_step(0, "Downloads", 800, 600)  # phase 0's target, still on the screen
+    click = Candidate(move.kinds.copy(), move.pos.copy(), "policy")
+    stable = [(strip(move), {"token": 1, "phase": 2, "label_stable": True}),
+              (strip(earlier), {"token": 1, "phase": 0, "label_stable": True})]
+    cancel = _drawn_step(0, "Cancel", 300, 200, others=[("Downloads", 800, 600)])  # Move removed
+    themed = _drawn_step(0, "Move", 300, 200, others=[("Downloads", 800, 600)],
+                         font=cv2.FONT_HERSHEY_TRIPLEX, size=1.3)
+    d.labels = stable
+    assert not d.unlike(move.gray, click, phase=2)
+    assert d.unlike(cancel.gray, click, phase=2)
+    assert not d.unlike(cancel.gray, click, phase=5)  # no demonstrated click near this point of the workflow
+    assert d.familiar(cancel.gray) and not d.familiar(themed.gray)  # another font: the agent does not judge
+    d.labels = [(img, dict(m, label_stable=False)) for img, m in stable]
+    assert not d.unlike(cancel.gray, click, phase=2)  # the demos disagree: not judged
+    d.labels = [(img, {"token": 1, "phase": m["phase"]}) for img, m in stable]
+    assert not d.unlike(cancel.gray, click, phase=2)  # a bundle from before labels: never judged
