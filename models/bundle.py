@@ -9,6 +9,8 @@ BUNDLE/
     critic.pt       the critic's PyTorch weights: `--policy-from` fine-tunes them
     exemplars/      NNN.png: native-resolution grayscale crops around each demonstrated pointer
                     action (CROP of the demo screen: they can show what was on it; privacy)
+    labels/         NNN.png: the line each exemplar's click was on (a list row: the row's text),
+                    for the runtime's label check (models.candidates.Decider.unlike)
 
 bundle.json:
     format_version   BUNDLE_FORMAT_VERSION
@@ -21,8 +23,11 @@ bundle.json:
     scroll_clicks    wheel clicks per scroll action
     abstain_threshold critic probability under which the agent stops instead of acting
     models           {"policy": {"file", "sha256", "inputs", "outputs", "config"}, "critic": {...}}
-    exemplars        [{"file", "token", "phase", "size": [w, h], "scale", "episode"}]
-                     phase = index of the action in its demonstration
+    exemplars        [{"file", "token", "phase", "size": [w, h], "scale", "episode", "label", "row",
+                       "label_stable"}]
+                     phase = index of the action in its demonstration; label: its labels/ file;
+                     row: a list row (matched anywhere along the line); label_stable: do the
+                     demos of the phase agree on the label (None: a phase no demo had)
     evaluation       offline evaluation on held-out episodes (click/kind accuracy, critic AUC...)
     training         seed, steps, episodes used / held out / skipped, losses, seconds
 """
@@ -96,11 +101,15 @@ class Bundle:
             raise BundleError(f"{self.model_path(name)}: onnxruntime cannot load it ({str(e).splitlines()[0]})") from None
 
     def exemplar_image(self, ex: dict) -> np.ndarray:
+        return self.image(ex["file"])
+
+    def image(self, name: str) -> np.ndarray:
+        """A grayscale image of the bundle (an exemplar, a label)."""
         import cv2
 
-        img = cv2.imread(str(self.path / ex["file"]), cv2.IMREAD_GRAYSCALE)
+        img = cv2.imread(str(self.path / name), cv2.IMREAD_GRAYSCALE)
         if img is None:
-            raise BundleError(f"{self.path / ex['file']}: missing or unreadable exemplar (corrupt bundle)")
+            raise BundleError(f"{self.path / name}: missing or unreadable image (corrupt bundle)")
         return img
 
 

@@ -301,6 +301,7 @@ def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: fl
 # exemplars agree (label_stable), the wrong clicks of failed rollouts 0.3-0.6.
 LABEL_MIN = 0.7
 LABEL_BAND = 24  # logical px: the line of an exemplar a click was on (one menu entry, one list row)
+LABEL_ROW = (320, 20)  # logical px around a click on a list row: the row's whole text
 LABEL_STABLE = 0.85  # the trainer marks a phase label_stable when its demos' clicks all match this well
 LABEL_TOKENS = frozenset({codec.CLICK, codec.DRAG, *(codec.FIXED_TOKENS.index(k) for k in ("double_click", "right_click"))})
 
@@ -350,10 +351,9 @@ class Decider:
         self.policy = bundle.session("policy", threads)
         self.critic = bundle.session("critic", threads)
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
-        # the line clicked in each exemplar, for `unlike` (older bundles have no "at": never judged)
-        self.labels = [(label_strip(bundle.exemplar_image(e), e["at"], float(e.get("scale", 1.0))),
-                        dict(e, slack_x=1.0) if e.get("row") else e)
-                       for e in bundle.exemplars if e.get("at") is not None]
+        # the line clicked in each exemplar, for `unlike` (older bundles have none: never judged)
+        self.labels = [(bundle.image(e["label"]), dict(e, slack_x=1.0) if e.get("row") else e)
+                       for e in bundle.exemplars if e.get("label")]
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""

@@ -34,7 +34,7 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, removal
-from .candidates import (LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, match_exemplars,
+from .candidates import (LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, match_exemplars,
                          policy_candidates)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
@@ -871,33 +871,48 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     (folder / "exemplars").mkdir()
     out = []
     names = {st.episode: le.path.name for le in train_eps for st in le.steps}
+    (folder / "labels").mkdir()
     chosen = [(*dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale, with_at=True), s)
               for s in _choose_exemplars(train_steps, cfg)]
+    labels = [label_images(s, crop, at) for crop, at, s in chosen]  # per exemplar: widest first
     # the person's demonstrations say what a target looks like; practice successes ran under UI
     # changes (other fonts, a dialog shifting the phases) and would blur it
     shown = [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
-    stable = label_stability(shown, [(label_strip(crop, at, s.scale), s, _is_row(crop, s.scale)) for crop, at, s in chosen])
-    for crop, at, s in chosen:
+    wide = label_stability(shown, [(*opts[0], s) for opts, (_, _, s) in zip(labels, chosen)])
+    line = label_stability(shown, [(*opts[-1], s) for opts, (_, _, s) in zip(labels, chosen)])
+    for (crop, at, s), opts in zip(chosen, labels):
+        key = (int(s.kinds[0]), int(s.index))
+        lab, row = opts[0] if wide.get(key) else opts[-1]  # the widest label the demos agree on
         name = f"exemplars/{len(out):03d}.png"
         cv2.imwrite(str(folder / name), crop)
-        key = (int(s.kinds[0]), int(s.index))
+        cv2.imwrite(str(folder / "labels" / f"{len(out):03d}.png"), lab)
         out.append({"file": name, "token": key[0], "phase": key[1], "size": [crop.shape[1], crop.shape[0]],
                     "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode)),
-                    "at": [int(at[0]), int(at[1])], "row": _is_row(crop, s.scale), "label_stable": stable.get(key)})
+                    "label": f"labels/{len(out):03d}.png", "row": row,
+                    "label_stable": True if wide.get(key) else line.get(key)})
     return out
 
 
-def _is_row(crop, scale: float) -> bool:
-    """No widget box was found around the click (the crop is the fixed window): a list row, which
-    the demos click anywhere along."""
-    return list(crop.shape[::-1]) == [round(v * scale) for v in dataset.EXEMPLAR_WINDOW]
+def label_images(s, crop, at) -> list[tuple[np.ndarray, bool]]:
+    """The label a demonstrated click was on -> [(uint8 image, matched anywhere along its line)],
+    widest first. A widget's: the line of its exemplar the click was on (a box may have merged
+    a menu's entries). Where no widget box was found (the exemplar is the fixed window: a list
+    row, clicked anywhere along it; a menu entry), first LABEL_ROW around the click, wide enough
+    for a row's whole text, then that line of the window (a menu entry's row holds what lies
+    behind the menu too: the demos agree only on the narrower one)."""
+    line = label_strip(crop, at, s.scale)
+    if list(crop.shape[::-1]) != [round(v * s.scale) for v in dataset.EXEMPLAR_WINDOW]:
+        return [(line, False)]
+    w, h = (round(v * s.scale) for v in LABEL_ROW)
+    row = codec.cut_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, window=(w, h), size=(w, h))
+    return [(np.clip(row * 255 + 0.5, 0, 255).astype(np.uint8), True), (line, True)]
 
 
 def label_stability(steps, chosen) -> dict:
-    """(token, phase) -> do the demos agree on what the target looks like? Each demonstrated click
-    of the phase must match the exemplars taken from OTHER episodes at least LABEL_STABLE well
-    (a button, a menu entry: yes; a list row clicked at different places, a field whose text
-    differs from run to run: no). Only on such phases may the runtime refuse a click whose widget
+    """(token, phase) -> do the demos agree on what the target looks like? chosen: [(label image,
+    matched along its line, the exemplar's step)]. Each demonstrated click of the phase must
+    match the labels taken from OTHER episodes at least LABEL_STABLE well (a button, a menu
+    entry, a list row's text: yes; a field whose text differs from run to run: no). Only on such phases may the runtime refuse a click whose widget
     looks unlike them (Decider.unlike); a phase seen in one episode only is not (False), one no
     demo had (a practice success behind a dialog) is left out (None)."""
     worst: dict = {}
@@ -905,10 +920,10 @@ def label_stability(steps, chosen) -> dict:
         key = (int(s.kinds[0]), int(s.index))
         if key[0] not in LABEL_TOKENS:
             continue
-        others = [(img, {"scale": e.scale, "slack_x": 1.0} if row else {"scale": e.scale}) for img, e, row in chosen
+        others = [(img, {"scale": e.scale, "slack_x": 1.0} if row else {"scale": e.scale}) for img, row, e in chosen
                   if (int(e.kinds[0]), int(e.index)) == key and e.episode != s.episode]
         if not others:
-            if any((int(e.kinds[0]), int(e.index)) == key for _, e, _ in chosen):
+            if any((int(e.kinds[0]), int(e.index)) == key for _, _, e in chosen):
                 worst[key] = 0.0  # only its own episode's exemplars: cannot tell
             continue
         xy = dataset.snap_point(dataset.widget_boxes(s.gray, s.scale), s.pos[0, :2], s.screen)

@@ -42,7 +42,8 @@ def test_tiny_run_gives_valid_bundle(bundle, data):
 
     out, meta = bundle
     b = bundle_mod.load(out)  # format version and sha256 of each model file checked
-    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "policy.onnx", "policy.pt"]
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "labels", "policy.onnx",
+                                                 "policy.pt"]
     assert b.chunk_size == 4 and "alice" in b.vocab.texts and b.vocab.keys == ["enter"]
     assert 0.0 < b.abstain_threshold < 1.0
     assert meta["input"]["width"] == 256 and meta["crop"]["slots"] == 4  # every slot of the chunk
@@ -284,12 +285,16 @@ def test_tiny_run_on_demos_recorded_by_the_real_recorder(tmp_path, no_leaks):
 
 
 
-def test_exemplars_know_where_their_click_was_and_whether_the_demos_agree(bundle):
+def test_exemplars_keep_the_line_clicked_and_whether_the_demos_agree(bundle):
     out, meta = bundle
+    b = bundle_mod.load(out)
     for e in meta["exemplars"]:
-        w, h = e["size"]
-        assert 0 <= e["at"][0] < w and 0 <= e["at"][1] < h, e
-        assert e["label_stable"] in (True, False, None) and isinstance(e["row"], bool)
+        lab = b.image(e["label"])
+        if e["row"]:  # a list row: the row's whole text
+            assert lab.shape == (20, 320)
+        else:  # one line of the exemplar, as wide
+            assert lab.shape[1] == e["size"][0] and lab.shape[0] <= min(24, e["size"][1])
+        assert e["label_stable"] in (True, False, None)
 
 
 def _drawn_step(episode, text, x, y, phase=2, others=(), font=0, size=1.0):
@@ -320,7 +325,7 @@ def test_a_phase_is_label_stable_only_when_the_demos_click_the_same_label():
         out = []
         for s in steps:
             crop, at = exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, with_at=True)
-            out.append((label_strip(crop, at), s, False))
+            out.append((label_strip(crop, at), False, s))
         return out
 
     same = [_drawn_step(0, "Move", 300, 200), _drawn_step(1, "Move", 640, 420), _drawn_step(2, "Move", 500, 300)]
