@@ -295,10 +295,11 @@ def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: fl
     return kinds, pos, crops, crop_index
 
 
-# A demonstrated target's label must be recognisable (|NCC| of an exemplar over the widget) at least
-# this well for a click to count as "like a demo's". Chosen on bench training data only (demos,
-# practice rollouts): held-out demo clicks and practice successes score 0.75-1.0 on phases whose
-# exemplars agree (label_stable), the wrong clicks of failed rollouts 0.3-0.6.
+# A demonstrated target's label must be recognisable (|NCC| of its label image over the widget)
+# at least this well for a click to count as "like a demo's". Chosen on the benchmark's training
+# data only (b31's demos and practice): on label_stable phases every click of a demo the bundle
+# took no label from, and 85 of 87 of practice successes, score over it; 67 of 117 wrong first
+# actions of failed rollouts under it (docs/benchmarks.md, "The label check").
 LABEL_MIN = 0.7
 LABEL_BAND = 24  # logical px: the line of an exemplar a click was on (one menu entry, one list row)
 LABEL_ROW = (320, 20)  # logical px around a click on a list row: the row's whole text
@@ -351,7 +352,7 @@ class Decider:
         self.policy = bundle.session("policy", threads)
         self.critic = bundle.session("critic", threads)
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
-        # the line clicked in each exemplar, for `unlike` (older bundles have none: never judged)
+        # the label each exemplar's click was on, for `unlike` (older bundles have none: never judged)
         self.labels = [(bundle.image(e["label"]), dict(e, slack_x=1.0) if e.get("row") else e)
                        for e in bundle.exemplars if e.get("label")]
 
@@ -404,8 +405,8 @@ class Decider:
     def unlike(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
         """Does the chunk start with a click on a widget that looks like none the demos clicked at
         this point of the workflow? Judged only where the demos agree on the target's look
-        (the phases around `phase` are label_stable); elsewhere (a list row, a field
-        with text that differs from run to run) it cannot tell, and says no."""
+        (the phases around `phase` are label_stable); elsewhere (a field whose text differs
+        from run to run) it cannot tell, and says no."""
         k0 = int(c.kinds[0])
         if k0 not in LABEL_TOKENS:
             return False

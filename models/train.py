@@ -869,9 +869,9 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     import cv2
 
     (folder / "exemplars").mkdir()
+    (folder / "labels").mkdir()
     out = []
     names = {st.episode: le.path.name for le in train_eps for st in le.steps}
-    (folder / "labels").mkdir()
     chosen = [(*dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale, with_at=True), s)
               for s in _choose_exemplars(train_steps, cfg)]
     labels = [label_images(s, crop, at) for crop, at, s in chosen]  # per exemplar: widest first
@@ -912,9 +912,10 @@ def label_stability(steps, chosen) -> dict:
     """(token, phase) -> do the demos agree on what the target looks like? chosen: [(label image,
     matched along its line, the exemplar's step)]. Each demonstrated click of the phase must
     match the labels taken from OTHER episodes at least LABEL_STABLE well (a button, a menu
-    entry, a list row's text: yes; a field whose text differs from run to run: no). Only on such phases may the runtime refuse a click whose widget
-    looks unlike them (Decider.unlike); a phase seen in one episode only is not (False), one no
-    demo had (a practice success behind a dialog) is left out (None)."""
+    entry, a list row's text: yes; a field whose text differs from run to run: no). Only on such
+    phases may the runtime refuse a click whose widget looks unlike them (Decider.unlike); a
+    phase seen in one episode only is not (False), one no demo had (a practice success behind a
+    dialog) is left out (None)."""
     worst: dict = {}
     for s in steps:
         key = (int(s.kinds[0]), int(s.index))
