@@ -44,7 +44,10 @@ class Agent:
         self.variables: dict[str, str] = {}
         self.explore = 0.0  # practice: sample candidates with this temperature, never abstain
         self.rng = np.random.default_rng(0)
-        self.readable = None  # does this run's screen draw labels as the demos' did? (Decider.familiar)
+        # does this run's first screen draw labels as the demos' did? (Decider.familiar; asked only
+        # when the label check would refuse a click: it costs about 30 ms)
+        self.readable: bool | None = None
+        self.first_gray: np.ndarray | None = None
 
     @classmethod
     def load(cls, path, **kw) -> "Agent":
@@ -88,10 +91,10 @@ class Agent:
             acts = self._actions(greedy)
             return Decision(acts, 1.0, [{"actions": acts, "score": None, "source": "policy"}],
                             {"policy": time.perf_counter() - t0}, "policy alone (no critic)")
-        if not done_tokens or self.readable is None:  # a run's first screen: its theme holds for the run
-            self.readable = self.decider.familiar(codec.to_gray(rgb), self.pixel_scale)
+        if not done_tokens or self.first_gray is None:  # a run's first screen: its theme holds for the run
+            self.first_gray, self.readable = codec.to_gray(rgb), None
         cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale,
-                                   phase=len(done_tokens), n=self.n, readable=self.readable)
+                                   phase=len(done_tokens), n=self.n, readable=self.labels_readable)
         t1 = time.perf_counter()
         listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
         timings = {"policy+critic": t1 - t0}
@@ -135,9 +138,16 @@ class Agent:
             kinds[len(rest):] = greedy.kinds[len(rest):]
             pos[len(rest):] = greedy.pos[len(rest):]
         (c,) = self.decider.score(image, gray, history, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
-        if self.readable and self.decider.unlike(gray, c, len(done_tokens), self.pixel_scale):
+        if self.decider.unlike(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable():
             return 0.0  # a menu entry the chunk was chosen for before the menu was drawn
         return c.score
+
+    def labels_readable(self) -> bool:
+        """Does this run's first screen show a demonstrated label as the demos saw it (not another
+        theme)? Only then does the label check judge (models.candidates.Decider.familiar)."""
+        if self.readable is None:
+            self.readable = self.first_gray is not None and self.decider.familiar(self.first_gray, self.pixel_scale)
+        return self.readable
 
     def agrees(self, decision: Decision, action: dict, frame_bgr: np.ndarray, tol_px: float = 12.0) -> bool:
         """Would the agent's first action be the person's? Same kind (and key/text), and for

@@ -316,11 +316,12 @@ def label_strip(img: np.ndarray, at, scale: float = 1.0) -> np.ndarray:
 
 
 def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
-                scales=(0.85, 1.0, 1.2, 1.45), slack: float = 0.4) -> float:
+                scales=(1.0, 0.85, 1.2, 1.45), slack: float = 0.4, enough: float | None = None) -> float:
     """How much the widget at normalised xy looks like a demonstrated target: the best |NCC| of
     any exemplar placed over xy (the point within the template's inner part, `slack` of its size
     off centre; meta "slack_x" across: a piece of a list row, clicked anywhere along it), at a
-    few scales (bigger fonts), on the native grayscale frame. 0 if none fits.
+    few scales (bigger fonts), on the native grayscale frame. 0 if none fits. enough: return as
+    soon as a match is that good (the runtime only asks whether one is; the demo's scale first).
     A click whose label matches no demonstrated target's is one the demos never showed."""
     import cv2
 
@@ -341,6 +342,8 @@ def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
                 continue
             res = np.nan_to_num(cv2.matchTemplate(gray[y0:y1, x0:x1], t, cv2.TM_CCOEFF_NORMED))
             best = max(best, float(np.abs(res).max()))
+            if enough is not None and best >= enough:
+                return best
     return best
 
 
@@ -415,7 +418,7 @@ class Decider:
         known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
         if not known or not all(known):  # None: a phase no demo had (practice behind a dialog)
             return False
-        return label_match(gray, c.pos[0, :2], near, scale) < LABEL_MIN
+        return label_match(gray, c.pos[0, :2], near, scale, enough=LABEL_MIN) < LABEL_MIN
 
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
         """Does the screen draw labels as the demos saw them: is some demonstrated label found on
@@ -436,9 +439,10 @@ class Decider:
         return False
 
     def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
-               n: int = 16, use_exemplars: bool = True, readable: bool | None = None) -> list[Candidate]:
+               n: int = 16, use_exemplars: bool = True, readable=None) -> list[Candidate]:
         """All candidates (at most n), best critic score first. phase: actions done so far.
-        Where labels are readable (`familiar`; None: judged on this frame), a best candidate that
+        Where labels are readable (readable(), asked only when a click would be refused; None:
+        `familiar` on this frame), a best candidate that
         clicks a widget unlike every demonstrated target of its phase (self.unlike) scores 0: the
         critic reads a small crop and can take Cancel in Move's place for Move, which a template
         of the demonstrated label does not."""
@@ -447,12 +451,13 @@ class Decider:
         cands = self.candidates(image, gray, cursor, prev_actions, scale, phase, n, use_exemplars)
         self.score(image, gray, prev_actions, cands, scale, snap=False)
         ranked = sorted(cands, key=lambda c: -c.score)
+        judged = None  # are labels readable? asked once, and only when a click would be refused
         for c in ranked:  # only the best is ever executed: check down the ranking until one passes
             if c.score < self.bundle.abstain_threshold or not self.unlike(gray, c, phase, scale):
                 break
-            if readable is None:
-                readable = self.familiar(gray, scale)
-            if not readable:
+            if judged is None:
+                judged = readable() if readable is not None else self.familiar(gray, scale)
+            if not judged:
                 break
             c.score, c.source = 0.0, c.source + ":unlike"
         return sorted(ranked, key=lambda c: -c.score)

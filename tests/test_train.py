@@ -366,3 +366,28 @@ def test_the_runtime_refuses_a_click_unlike_every_demonstrated_label(bundle):
     assert not d.unlike(cancel.gray, click, phase=2)  # the demos disagree: not judged
     d.labels = [(img, {"token": 1, "phase": m["phase"]}) for img, m in stable]
     assert not d.unlike(cancel.gray, click, phase=2)  # a bundle from before labels: never judged
+
+
+def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
+    import cv2
+
+    from agent.decide import Agent
+    from models.candidates import label_strip
+    from models.dataset import exemplar_crop
+
+    out, _ = bundle
+    agent = Agent.load(out)
+    move = _drawn_step(0, "Move", 300, 200)
+    agent.decider.labels = [(label_strip(*exemplar_crop(move.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)),
+                             {"token": 1, "phase": 0, "label_stable": True})]
+    themed = _drawn_step(0, "Move", 300, 200, font=cv2.FONT_HERSHEY_TRIPLEX, size=1.3)
+
+    def bgr(step):
+        return cv2.cvtColor(step.gray, cv2.COLOR_GRAY2BGR)
+
+    agent.decide(bgr(themed), (0.5, 0.5), [])
+    assert not agent.labels_readable()
+    agent.decide(bgr(move), (0.5, 0.5), [1])  # later in the same run (a click done)
+    assert not agent.labels_readable()  # the run's first screen decides, not this one
+    agent.decide(bgr(move), (0.5, 0.5), [])  # a new run
+    assert agent.labels_readable()
