@@ -319,7 +319,7 @@ def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
                 scales=(1.0, 0.85, 1.2, 1.45), slack: float = 0.4, enough: float | None = None) -> float:
     """How much the widget at normalised xy looks like a demonstrated target: the best |NCC| of
     any exemplar placed over xy (the point within the template's inner part, `slack` of its size
-    off centre; meta "slack_x" across: a piece of a list row, clicked anywhere along it), at a
+    off centre; across, anywhere along it when meta "row": a list row is clicked anywhere), at a
     few scales (bigger fonts), on the native grayscale frame. 0 if none fits. enough: return as
     soon as a match is that good (the runtime only asks whether one is; the demo's scale first).
     A click whose label matches no demonstrated target's is one the demos never showed."""
@@ -332,7 +332,7 @@ def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
         for s in scales:
             f = scale / float(meta.get("scale", 1.0)) * s
             tw, th = max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))
-            dx, dy = round(tw * float(meta.get("slack_x", slack))) + 2, round(th * slack) + 2
+            dx, dy = round(tw * (1.0 if meta.get("row") else slack)) + 2, round(th * slack) + 2
             x0, y0 = max(0, round(cx - tw / 2 - dx)), max(0, round(cy - th / 2 - dy))
             x1, y1 = min(W, round(cx + tw / 2 + dx)), min(H, round(cy + th / 2 + dy))
             if x1 - x0 < tw or y1 - y0 < th:
@@ -356,8 +356,7 @@ class Decider:
         self.critic = bundle.session("critic", threads)
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
         # the label each exemplar's click was on, for `unlike` (older bundles have none: never judged)
-        self.labels = [(bundle.image(e["label"]), dict(e, slack_x=1.0) if e.get("row") else e)
-                       for e in bundle.exemplars if e.get("label")]
+        self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""

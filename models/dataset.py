@@ -301,6 +301,12 @@ def failure_index(le: LoadedEpisode, consensus, ids=None) -> int:
 
 
 # ----- widgets and exemplars -------------------------------------------------------------------
+def native_crop(gray: np.ndarray, x: float, y: float, size) -> np.ndarray:
+    """uint8 crop of `size` frame pixels centred on normalised (x, y), 1:1 (exemplars, labels)."""
+    crop = codec.cut_crop(gray, x, y, 1.0, window=size, size=size)
+    return np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float, with_at: bool = False):
     """Native-resolution uint8 crop of the widget under normalised (x, y): its detected box and
     EXEMPLAR_MARGIN logical pixels around it, or EXEMPLAR_WINDOW centred on the point where no
@@ -317,8 +323,7 @@ def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float, with_at: b
         m = EXEMPLAR_MARGIN * scale
         ww, wh = round((box[2] - box[0]) * w + 2 * m), round((box[3] - box[1]) * h + 2 * m)
         cx, cy = float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2
-    crop = codec.cut_crop(gray, cx, cy, 1.0, window=(ww, wh), size=(ww, wh))
-    crop = np.clip(crop * 255 + 0.5, 0, 255).astype(np.uint8)
+    crop = native_crop(gray, cx, cy, (ww, wh))
     if not with_at:
         return crop
     return crop, (round(x * w - round(cx * w - ww / 2)), round(y * h - round(cy * h - wh / 2)))

@@ -903,9 +903,8 @@ def label_images(s, crop, at) -> list[tuple[np.ndarray, bool]]:
     line = label_strip(crop, at, s.scale)
     if list(crop.shape[::-1]) != [round(v * s.scale) for v in dataset.EXEMPLAR_WINDOW]:
         return [(line, False)]
-    w, h = (round(v * s.scale) for v in LABEL_ROW)
-    row = codec.cut_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, window=(w, h), size=(w, h))
-    return [(np.clip(row * 255 + 0.5, 0, 255).astype(np.uint8), True), (line, True)]
+    row = dataset.native_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), [round(v * s.scale) for v in LABEL_ROW])
+    return [(row, True), (line, True)]
 
 
 def label_stability(steps, chosen) -> dict:
@@ -921,7 +920,7 @@ def label_stability(steps, chosen) -> dict:
         key = (int(s.kinds[0]), int(s.index))
         if key[0] not in LABEL_TOKENS:
             continue
-        others = [(img, {"scale": e.scale, "slack_x": 1.0} if row else {"scale": e.scale}) for img, row, e in chosen
+        others = [(img, {"scale": e.scale, "row": row}) for img, row, e in chosen
                   if (int(e.kinds[0]), int(e.index)) == key and e.episode != s.episode]
         if not others:
             if any((int(e.kinds[0]), int(e.index)) == key for _, _, e in chosen):
