@@ -370,14 +370,57 @@ def warp_small(small: np.ndarray, m: np.ndarray) -> np.ndarray:
 _NOISE = np.random.default_rng(0).standard_normal(1 << 20, dtype=np.float32) * np.float32(0.015)
 
 
+def content_box(img: np.ndarray, tol: int = 12) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) around what differs from the colour along the frame's edges (the desktop
+    around the app's windows), or None when nothing does."""
+    edges = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    ref = np.median(edges, axis=0)
+    mask = (np.abs(img.astype(np.int16) - ref.astype(np.int16)) > tol).any(-1)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+TONE_LEVELS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def tone_curve(rng: np.random.Generator, dark: bool) -> np.ndarray:
+    """Values at TONE_LEVELS of a random monotone curve over 0..1 (falling when dark): the
+    greys of another theme, text keeping its contrast against its background."""
+    v = np.sort(rng.uniform(0.0, 1.0, size=len(TONE_LEVELS)))
+    v = 0.7 * TONE_LEVELS + 0.3 * (v - v[0]) / max(float(v[-1] - v[0]), 1e-6)  # bent, never flat
+    lo, hi = rng.uniform(0.0, 0.3), rng.uniform(0.75, 1.0)
+    v = lo + v * (hi - lo)
+    return v[::-1] if dark else v
+
+
+def window_theme(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(h, w, 3) uint8 -> float32 0..1: the colours of a window under another theme, each
+    channel through its own tone_curve (all light or all dark), so backgrounds, buttons,
+    fields and text all change colour."""
+    dark = rng.random() < 0.5
+    out = np.empty(img.shape, np.float32)
+    for c in range(3):
+        lut = np.interp(np.arange(256) / 255.0, TONE_LEVELS, tone_curve(rng, dark)).astype(np.float32)
+        out[..., c] = lut[img[..., c]]
+    return out
+
+
 def colour_jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
-    """(H, W, 3) uint8 -> (3, H, W) float32 0..1 with theme-like colour changes: channel
-    shuffle, inversion (dark themes), grayscale, gain and bias, a little noise."""
+    """(H, W, 3) uint8 -> (3, H, W) float32 0..1 with theme-like colour changes: the app's
+    windows recoloured (window_theme; the desktop around them stays), channel shuffle,
+    inversion, grayscale, gain and bias, a little noise. Without the windows-only recolouring
+    every policy and critic took a window of another theme on the sandbox's black desktop for
+    a dialog (docs/benchmarks.md, "Themed windows")."""
     x = img.astype(np.float32) * np.float32(1 / 255)
     if rng.random() < 0.8 * strength:
+        if rng.random() < 0.3 and (box := content_box(img)) is not None:
+            y0, y1, x0, x1 = box
+            x[y0:y1, x0:x1] = window_theme(img[y0:y1, x0:x1], rng)
         if rng.random() < 0.5:
             x = x[..., rng.permutation(3)]
-        if rng.random() < 0.3:
+        if rng.random() < 0.15:
             x = 1.0 - x
         if rng.random() < 0.2:
             x = np.repeat(x.mean(-1, keepdims=True), 3, axis=-1)
@@ -442,6 +485,9 @@ def _slide(x: np.ndarray, d: int) -> np.ndarray:
 
 
 def crop_jitter(c: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another theme's greys (tone_curve), inversion, contrast and noise of a critic crop."""
+    if rng.random() < 0.3:
+        c = np.interp(c, TONE_LEVELS, tone_curve(rng, rng.random() < 0.5)).astype(np.float32)
     if rng.random() < 0.3:
         c = 1.0 - c
     c = c * np.float32(rng.uniform(0.7, 1.3)) + np.float32(rng.uniform(-0.15, 0.15))
