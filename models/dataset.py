@@ -595,9 +595,11 @@ class NegativeMaker:
     """Negatives for a demonstrated step: a click moved onto another widget (detected boxes,
     other phases' click spots, the policy's own wrong peaks), onto a look-alike of its target, a
     wrong key or text, a wrong order, a chunk from another phase of the task, `done` too early,
-    dismissing a dialog where there is none (models/interruptions.py)."""
+    dismissing a dialog where there is none (models/interruptions.py). Dismissing gets two
+    shares: with windows recoloured as other themes (colour_jitter), one left a D critic that
+    took signin's Sign up for a dialog's button (docs/benchmarks.md, "Themed windows")."""
 
-    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase", "done", "dismiss")
+    KINDS = ("moved", "moved", "lookalike", "lookalike", "token", "order", "phase", "done", "dismiss", "dismiss")
     MERGED = 1.5  # a detected box this many times a recorded widget's area holds other widgets too
 
     def __init__(self, steps_by_episode: dict, vocab: codec.Vocab, tol_px: float = 12.0):
