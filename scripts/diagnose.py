@@ -102,6 +102,13 @@ def main(argv=None) -> int:
         print(f"Error: seeds {a.seed}..{a.seed + a.runs - 1} reach the evaluation seeds ({EVAL_SEED}..): "
               "nothing may be tuned on those", file=sys.stderr)
         return 1
+    from sandbox import perturb
+    try:
+        for p in a.perturb:
+            perturb.parse(p)
+    except perturb.PerturbError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 2
     out = Path(a.out)
     jobs = [dict(bundle=a.bundle, target=Target(task=a.task, perturb=p), seed=a.seed + i,
                  report=str(out / f"{a.task}-{p}-{a.seed + i}")) for p in a.perturb for i in range(a.runs)]
@@ -110,9 +117,9 @@ def main(argv=None) -> int:
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     threshold = float(json.loads((Path(a.bundle) / "bundle.json").read_text())["abstain_threshold"])
     for p in a.perturb:
-        counts = Counter(ending(r) for r in results if r["perturb"] == p)
+        counts = Counter(ending(r) for j, r in zip(jobs, results) if j["target"].perturb == p)
         print(f"{a.task} {p}: " + ", ".join(f"{k} {v}" for k, v in counts.most_common()) + f" (of {a.runs})")
-        mine = [j["report"] for j, r in zip(jobs, results) if r["perturb"] == p and (Path(j["report"]) / "report.json").exists()]
+        mine = [j["report"] for j in jobs if j["target"].perturb == p and (Path(j["report"]) / "report.json").exists()]
         print("  " + judged(a.task, mine, threshold))
     return 0
 

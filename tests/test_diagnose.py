@@ -50,3 +50,10 @@ def test_judged_counts_over_run_reports(tmp_path):
     line = diagnose.judged("signin", [tmp_path], 0.5)
     assert line.startswith("3 decisions before a click, on track: the right click among the candidates in 2, "
                            "ranked first in 1, and over the threshold 0.50 in 1")
+
+
+def test_unknown_change_is_a_clear_error(tmp_path, capsys):
+    rc = diagnose.main([str(tmp_path), "--task", "rename", "--perturb", "impossible", "--out", str(tmp_path / "out")])
+    assert rc == 2
+    assert "unknown perturbation 'impossible'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
