@@ -410,9 +410,10 @@ def window_theme(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def colour_jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     """(H, W, 3) uint8 -> (3, H, W) float32 0..1 with theme-like colour changes: the app's
     windows recoloured (window_theme; the desktop around them stays), channel shuffle,
-    inversion, grayscale, gain and bias, a little noise. Without the windows-only recolouring
-    every policy and critic took a window of another theme on the sandbox's black desktop for
-    a dialog (docs/benchmarks.md, "Themed windows")."""
+    inversion, grayscale, gain and bias, a little noise. Trained with whole-screen changes
+    only, bundles met a dark or pastel window on the sandbox's black desktop with a dismissal
+    (a dialog where there is none) or low scores for everything (docs/benchmarks.md,
+    "Themed windows")."""
     x = img.astype(np.float32) * np.float32(1 / 255)
     if rng.random() < 0.8 * strength:
         if rng.random() < 0.3 and (box := content_box(img)) is not None:
