@@ -10,7 +10,8 @@ BUNDLE/
     exemplars/      NNN.png: native-resolution grayscale crops around each demonstrated pointer
                     action (CROP of the demo screen: they can show what was on it; privacy)
     labels/         NNN.png: the line each exemplar's click was on (a list row: the row's text),
-                    for the runtime's label check (models.candidates.Decider.unlike)
+                    for the runtime's label check (models.candidates.Decider.unlike);
+                    NNN-line.png: that row's part around the click, where both must match
 
 bundle.json:
     format_version   BUNDLE_FORMAT_VERSION
@@ -24,10 +25,12 @@ bundle.json:
     abstain_threshold critic probability under which the agent stops instead of acting
     models           {"policy": {"file", "sha256", "inputs", "outputs", "config"}, "critic": {...}}
     exemplars        [{"file", "token", "phase", "size": [w, h], "scale", "episode", "label", "row",
-                       "label_stable"}]
+                       "label_stable", "line_label"?}]
                      phase = index of the action in its demonstration; label: its labels/ file;
                      row: a list row (matched anywhere along the line); label_stable: do the
-                     demos of the phase agree on the label (None: a phase no demo had)
+                     demos of the phase agree on the label (None: a phase no demo had);
+                     line_label (optional): a row label's part around the click, which must
+                     match too (a menu entry over a list: the row is mostly the list)
     evaluation       offline evaluation on held-out episodes (click/kind accuracy, critic AUC...)
     training         seed, steps, episodes used / held out / skipped, losses, seconds
 """

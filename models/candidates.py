@@ -357,6 +357,8 @@ class Decider:
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
         # the label each exemplar's click was on, for `unlike` (older bundles have none: never judged)
         self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
+        # label file -> the part of a row label around the click, which must match as well
+        self.lines = {e["label"]: bundle.image(e["line_label"]) for e in bundle.exemplars if e.get("line_label")}
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""
@@ -417,7 +419,13 @@ class Decider:
         known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
         if not known or not all(known):  # None: a phase no demo had (practice behind a dialog)
             return False
-        return label_match(gray, c.pos[0, :2], near, scale, enough=LABEL_MIN) < LABEL_MIN
+        xy = c.pos[0, :2]
+        for img, m in near:  # like a demo's click: each of one exemplar's labels matches
+            line = self.lines.get(m.get("label"))
+            if (label_match(gray, xy, [(img, m)], scale, enough=LABEL_MIN) >= LABEL_MIN
+                    and (line is None or label_match(gray, xy, [(line, m)], scale, enough=LABEL_MIN) >= LABEL_MIN)):
+                return False
+        return True
 
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
         """Does the screen draw labels as the demos saw them: is some demonstrated label found on

@@ -883,13 +883,18 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     for (crop, at, s), opts in zip(chosen, labels):
         key = (int(s.kinds[0]), int(s.index))
         lab, row = opts[0] if wide.get(key) else opts[-1]  # the widest label the demos agree on
-        name = f"exemplars/{len(out):03d}.png"
-        cv2.imwrite(str(folder / name), crop)
-        cv2.imwrite(str(folder / "labels" / f"{len(out):03d}.png"), lab)
-        out.append({"file": name, "token": key[0], "phase": key[1], "size": [crop.shape[1], crop.shape[0]],
-                    "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode)),
-                    "label": f"labels/{len(out):03d}.png", "row": row,
-                    "label_stable": True if wide.get(key) else line.get(key)})
+        i = len(out)
+        cv2.imwrite(str(folder / f"exemplars/{i:03d}.png"), crop)
+        cv2.imwrite(str(folder / f"labels/{i:03d}.png"), lab)
+        e = {"file": f"exemplars/{i:03d}.png", "token": key[0], "phase": key[1], "size": [crop.shape[1], crop.shape[0]],
+             "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode)),
+             "label": f"labels/{i:03d}.png", "row": row, "label_stable": True if wide.get(key) else line.get(key)}
+        if len(opts) > 1 and wide.get(key) and line.get(key):
+            # a menu entry's row is mostly the list behind the menu, the same in every demo: the
+            # row passes Delete in Rename's place, the line around the click does not (b34)
+            cv2.imwrite(str(folder / f"labels/{i:03d}-line.png"), opts[-1][0])
+            e["line_label"] = f"labels/{i:03d}-line.png"
+        out.append(e)
     return out
 
 
@@ -899,7 +904,7 @@ def label_images(s, crop, at) -> list[tuple[np.ndarray, bool]]:
     a menu's entries). Where no widget box was found (the exemplar is the fixed window: a list
     row, clicked anywhere along it; a menu entry), first LABEL_ROW around the click, wide enough
     for a row's whole text, then that line of the window (a menu entry's row holds what lies
-    behind the menu too: the demos agree only on the narrower one)."""
+    behind the menu too: where the demos agree on both, the runtime asks both to match)."""
     line = label_strip(crop, at, s.scale)
     if list(crop.shape[::-1]) != [round(v * s.scale) for v in dataset.EXEMPLAR_WINDOW]:
         return [(line, False)]

@@ -295,6 +295,8 @@ def test_exemplars_keep_the_line_clicked_and_whether_the_demos_agree(bundle):
         else:  # one line of the exemplar, as wide
             assert lab.shape[1] == e["size"][0] and lab.shape[0] <= min(24, e["size"][1])
         assert e["label_stable"] in (True, False, None)
+        if e.get("line_label"):  # a row the demos agree on, and its line around the click too
+            assert e["row"] and e["label_stable"] and b.image(e["line_label"]).shape == (24, 128)
 
 
 def _drawn_step(episode, text, x, y, phase=2, others=(), font=0, size=1.0):
@@ -366,6 +368,70 @@ def test_the_runtime_refuses_a_click_unlike_every_demonstrated_label(bundle):
     assert not d.unlike(cancel.gray, click, phase=2)  # the demos disagree: not judged
     d.labels = [(img, {"token": 1, "phase": m["phase"]}) for img, m in stable]
     assert not d.unlike(cancel.gray, click, phase=2)  # a bundle from before labels: never judged
+
+
+def _menu_screen(entry, x0=300, y0=300):
+    """A file list with a context menu over it at (x0, y0), `entry` second in it (at x0 + 40, y0 + 36)."""
+    import cv2
+
+    g = np.full((800, 1280), 255, np.uint8)
+    names = ["budget.xlsx", "report_draft_v2.docx", "slides_v1.pptx", "notes.txt", "photo_2024.png"]
+    for i in range(30):
+        y = 100 + 20 * i
+        cv2.putText(g, f"{names[i % 5]}   2024-03-0{i % 9}   {10 + i} KB", (40, y), 0, 0.45, 30, 1, cv2.LINE_AA)
+        cv2.putText(g, names[(i + 2) % 5], (520, y), 0, 0.45, 30, 1, cv2.LINE_AA)
+    cv2.rectangle(g, (x0, y0), (x0 + 110, y0 + 96), 225, -1)
+    cv2.rectangle(g, (x0, y0), (x0 + 110, y0 + 96), 120, 1)
+    for j, t in enumerate(["Open", entry, "Delete", "Properties"]):
+        cv2.putText(g, t, (x0 + 8, y0 + 17 + 24 * j), 0, 0.45, 20, 1, cv2.LINE_AA)
+    return g
+
+
+def test_the_trainer_keeps_a_menu_entrys_line_beside_its_row(tmp_path):
+    from types import SimpleNamespace
+
+    from models import codec
+    from models.train import _write_exemplars
+
+    steps, eps = [], []
+    for ep, (x0, y0) in enumerate([(300, 300), (300, 400), (300, 200)]):  # the menu where each demo right-clicked
+        pos = np.zeros((4, 4), np.float32)
+        pos[0] = ((x0 + 40) / 1280, (y0 + 36) / 800) * 2
+        steps.append(SimpleNamespace(gray=_menu_screen("Rename...", x0, y0), scale=1.0, screen=(1280, 800), pos=pos,
+                                     episode=ep, index=1, kinds=np.array([codec.CLICK, 0, 0, 0])))
+        eps.append(SimpleNamespace(path=tmp_path / f"demo{ep}", steps=[steps[-1]], meta={}))
+    out = _write_exemplars(tmp_path, eps, steps, TrainConfig(**SMALL))
+    assert len(out) == 3
+    for e in out:
+        assert e["row"] and e["label_stable"] and e["line_label"]
+        assert (tmp_path / e["line_label"]).exists()
+
+
+def test_a_menu_entry_over_a_list_must_match_its_own_line_too(bundle):
+    """A menu entry has no widget box of its own: its label is a list row's, mostly the list
+    behind the menu, which every demo shows alike. Delete in Rename's place matches that row; the
+    line around the click (the entry) does not, and the runtime asks both."""
+    from models import dataset
+    from models.candidates import LABEL_MIN, LABEL_ROW, Candidate, Decider, label_match, label_strip
+
+    out, _ = bundle
+    d = Decider(bundle_mod.load(out))
+    x, y = 340 / 1280, 336 / 800
+    shown = _menu_screen("Rename...")
+    crop, at = dataset.exemplar_crop(shown, x, y, 1.0, with_at=True)
+    assert crop.shape == (40, 128)  # no box found: taken for a list row
+    row, line = dataset.native_crop(shown, x, y, LABEL_ROW), label_strip(crop, at)
+    meta = {"token": 1, "phase": 1, "label_stable": True, "row": True, "label": "labels/000.png"}
+    pos = np.zeros((4, 4), np.float32)
+    pos[0] = (x, y, x, y)
+    click = Candidate(np.array([1, 0, 0, 0]), pos, "policy")
+    delete = _menu_screen("Delete")
+    assert label_match(delete, (x, y), [(row, meta)]) >= LABEL_MIN  # what went wrong in b34
+    d.labels, d.lines = [(row, meta)], {}
+    assert not d.unlike(delete, click, phase=1)
+    d.lines = {"labels/000.png": line}
+    assert d.unlike(delete, click, phase=1) and d.unlike(_menu_screen("Properties"), click, phase=1)
+    assert not d.unlike(shown, click, phase=1)
 
 
 def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
