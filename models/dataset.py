@@ -312,8 +312,9 @@ def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float, with_at: b
     EXEMPLAR_MARGIN logical pixels around it, or EXEMPLAR_WINDOW centred on the point where no
     widget-sized box is found. Tight on purpose: what lies around a widget (its neighbours, the
     window's edge) is what a layout change moves, so it must not be what matching looks for.
-    with_at: -> (crop, (x, y) of the point in the crop's pixels): where in a box that merged
-    several widgets (a menu's entries) the click was."""
+    with_at: -> (crop, (x, y) of the point in the crop's pixels: where in a box that merged
+    several widgets, a menu's entries, the click was; whether a box was found: the fixed window
+    is what a list row or a menu entry gets)."""
     h, w = gray.shape[:2]
     box = box_at(widget_boxes(gray, scale), (x, y), (w / scale, h / scale), max_size=EXEMPLAR_MAX, largest=True)
     if box is None:
@@ -326,7 +327,7 @@ def exemplar_crop(gray: np.ndarray, x: float, y: float, scale: float, with_at: b
     crop = native_crop(gray, cx, cy, (ww, wh))
     if not with_at:
         return crop
-    return crop, (round(x * w - round(cx * w - ww / 2)), round(y * h - round(cy * h - wh / 2)))
+    return crop, (round(x * w - round(cx * w - ww / 2)), round(y * h - round(cy * h - wh / 2))), box is not None
 
 
 # ----- augmentation ----------------------------------------------------------------------------

@@ -874,13 +874,13 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     names = {st.episode: le.path.name for le in train_eps for st in le.steps}
     chosen = [(*dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale, with_at=True), s)
               for s in _choose_exemplars(train_steps, cfg)]
-    labels = [label_images(s, crop, at) for crop, at, s in chosen]  # per exemplar: widest first
+    labels = [label_images(s, crop, at, boxed) for crop, at, boxed, s in chosen]  # per exemplar: widest first
     # the person's demonstrations say what a target looks like; practice successes ran under UI
     # changes (other fonts, a dialog shifting the phases) and would blur it
     shown = [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
-    wide = label_stability(shown, [(*opts[0], s) for opts, (_, _, s) in zip(labels, chosen)])
-    line = label_stability(shown, [(*opts[-1], s) for opts, (_, _, s) in zip(labels, chosen)])
-    for (crop, at, s), opts in zip(chosen, labels):
+    wide = label_stability(shown, [(*opts[0], s) for opts, (*_, s) in zip(labels, chosen)])
+    line = label_stability(shown, [(*opts[-1], s) for opts, (*_, s) in zip(labels, chosen)])
+    for (crop, _, _, s), opts in zip(chosen, labels):
         key = (int(s.kinds[0]), int(s.index))
         lab, row = opts[0] if wide.get(key) else opts[-1]  # the widest label the demos agree on
         i = len(out)
@@ -898,15 +898,15 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     return out
 
 
-def label_images(s, crop, at) -> list[tuple[np.ndarray, bool]]:
+def label_images(s, crop, at, boxed: bool) -> list[tuple[np.ndarray, bool]]:
     """The label a demonstrated click was on -> [(uint8 image, matched anywhere along its line)],
-    widest first. A widget's: the line of its exemplar the click was on (a box may have merged
-    a menu's entries). Where no widget box was found (the exemplar is the fixed window: a list
-    row, clicked anywhere along it; a menu entry), first LABEL_ROW around the click, wide enough
-    for a row's whole text, then that line of the window (a menu entry's row holds what lies
-    behind the menu too: where the demos agree on both, the runtime asks both to match)."""
+    widest first. A widget's (boxed): the line of its exemplar the click was on (a box may have
+    merged a menu's entries). Where no widget box was found (the exemplar is the fixed window: a
+    list row, clicked anywhere along it; a menu entry), first LABEL_ROW around the click, wide
+    enough for a row's whole text, then that line of the window (a menu entry's row holds what
+    lies behind the menu too: where the demos agree on both, the runtime asks both to match)."""
     line = label_strip(crop, at, s.scale)
-    if list(crop.shape[::-1]) != [round(v * s.scale) for v in dataset.EXEMPLAR_WINDOW]:
+    if boxed:
         return [(line, False)]
     row = dataset.native_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), [round(v * s.scale) for v in LABEL_ROW])
     return [(row, True), (line, True)]

@@ -157,7 +157,7 @@ def _button(g, text, x, y, scale=1.0):
 def _label(g, x, y):
     from models.dataset import exemplar_crop
 
-    crop, at = exemplar_crop(g, x / g.shape[1], y / g.shape[0], 1.0, with_at=True)
+    crop, at, _ = exemplar_crop(g, x / g.shape[1], y / g.shape[0], 1.0, with_at=True)
     return label_strip(crop, at), {"scale": 1.0}
 
 

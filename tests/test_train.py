@@ -326,7 +326,7 @@ def test_a_phase_is_label_stable_only_when_the_demos_click_the_same_label():
     def chosen(steps):
         out = []
         for s in steps:
-            crop, at = exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, with_at=True)
+            crop, at, _ = exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, with_at=True)
             out.append((label_strip(crop, at), False, s))
         return out
 
@@ -349,7 +349,8 @@ def test_the_runtime_refuses_a_click_unlike_every_demonstrated_label(bundle):
 
     def strip(step):
         x, y = step.pos[0, :2]
-        return label_strip(*exemplar_crop(step.gray, float(x), float(y), 1.0, with_at=True))
+        crop, at, _ = exemplar_crop(step.gray, float(x), float(y), 1.0, with_at=True)
+        return label_strip(crop, at)
 
     move = _drawn_step(0, "Move", 300, 200, others=[("Downloads", 800, 600)])
     earlier = _drawn_step(0, "Downloads", 800, 600)  # phase 0's target, still on the screen
@@ -418,8 +419,8 @@ def test_a_menu_entry_over_a_list_must_match_its_own_line_too(bundle):
     d = Decider(bundle_mod.load(out))
     x, y = 340 / 1280, 336 / 800
     shown = _menu_screen("Rename...")
-    crop, at = dataset.exemplar_crop(shown, x, y, 1.0, with_at=True)
-    assert crop.shape == (40, 128)  # no box found: taken for a list row
+    crop, at, boxed = dataset.exemplar_crop(shown, x, y, 1.0, with_at=True)
+    assert not boxed and crop.shape == (40, 128)  # no box found: taken for a list row
     row, line = dataset.native_crop(shown, x, y, LABEL_ROW), label_strip(crop, at)
     meta = {"token": 1, "phase": 1, "label_stable": True, "row": True, "label": "labels/000.png"}
     pos = np.zeros((4, 4), np.float32)
@@ -444,8 +445,8 @@ def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
     out, _ = bundle
     agent = Agent.load(out)
     move = _drawn_step(0, "Move", 300, 200)
-    agent.decider.labels = [(label_strip(*exemplar_crop(move.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)),
-                             {"token": 1, "phase": 0, "label_stable": True})]
+    crop, at, _ = exemplar_crop(move.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)
+    agent.decider.labels = [(label_strip(crop, at), {"token": 1, "phase": 0, "label_stable": True})]
     themed = _drawn_step(0, "Move", 300, 200, font=cv2.FONT_HERSHEY_TRIPLEX, size=1.3)
 
     def bgr(step):
