@@ -138,7 +138,7 @@ class Agent:
             kinds[len(rest):] = greedy.kinds[len(rest):]
             pos[len(rest):] = greedy.pos[len(rest):]
         (c,) = self.decider.score(image, gray, history, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
-        if self.decider.unlike(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable():
+        if self.decider.refusal(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable():
             return 0.0  # a menu entry the chunk was chosen for before the menu was drawn
         return c.score
 

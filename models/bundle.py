@@ -11,7 +11,8 @@ BUNDLE/
                     action (CROP of the demo screen: they can show what was on it; privacy)
     labels/         NNN.png: the line each exemplar's click was on (a list row: the row's text),
                     for the runtime's label check (models.candidates.Decider.unlike);
-                    NNN-line.png: that row's part around the click, where both must match
+                    NNN-line.png: that row's part around the click, where both must match;
+                    failed-NNN.png: what practice clicked when it failed (Decider.failed_before)
 
 bundle.json:
     format_version   BUNDLE_FORMAT_VERSION
@@ -31,6 +32,8 @@ bundle.json:
                      demos of the phase agree on the label (None: a phase no demo had);
                      line_label (optional): a row label's part around the click, which must
                      match too (a menu entry over a list: the row is mostly the list)
+    failure_labels   [{"label", "phase", "scale"}] (optional): the widgets failed practice rollouts
+                     clicked first wrong, refused at that point of the workflow
     evaluation       offline evaluation on held-out episodes (click/kind accuracy, critic AUC...)
     training         seed, steps, episodes used / held out / skipped, losses, seconds
 """

@@ -359,6 +359,8 @@ class Decider:
         self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
         # label file -> the part of a row label around the click, which must match as well
         self.lines = {e["label"]: bundle.image(e["line_label"]) for e in bundle.exemplars if e.get("line_label")}
+        # what practice clicked when it failed, for `failed_before`
+        self.failures = [(bundle.image(f["label"]), f) for f in bundle.meta.get("failure_labels", [])]
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""
@@ -427,6 +429,21 @@ class Decider:
                 return False
         return True
 
+    def failed_before(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
+        """Does the chunk start by clicking (or dismissing) a widget just like one practice
+        clicked at this point of the workflow when it failed? (drag_file's Move dialog without
+        Move holds Cancel alone and looks like a notice: the critic lets a dismissal there through.)"""
+        if int(c.kinds[0]) not in (codec.CLICK, codec.DISMISS):
+            return False
+        near = [(img, m) for img, m in self.failures if phase is None or abs(int(m["phase"]) - phase) <= 1]
+        return bool(near) and label_match(gray, c.pos[0, :2], near, scale, enough=LABEL_STABLE) >= LABEL_STABLE
+
+    def refusal(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> str | None:
+        """Why the label check refuses the chunk's first click ("unlike", "failed"), or None."""
+        if self.unlike(gray, c, phase, scale):
+            return "unlike"
+        return "failed" if self.failed_before(gray, c, phase, scale) else None
+
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
         """Does the screen draw labels as the demos saw them: is some demonstrated label found on
         it as it was (same size and font)? Under another theme (font family and size) no
@@ -460,12 +477,13 @@ class Decider:
         ranked = sorted(cands, key=lambda c: -c.score)
         judged = None  # are labels readable? asked once, and only when a click would be refused
         for c in ranked:  # only the best is ever executed: check down the ranking until one passes
-            if c.score < self.bundle.abstain_threshold or not self.unlike(gray, c, phase, scale):
+            why = None if c.score < self.bundle.abstain_threshold else self.refusal(gray, c, phase, scale)
+            if why is None:
                 break
             if judged is None:
                 judged = readable() if readable is not None else self.familiar(gray, scale)
             if not judged:
                 break
-            c.score, c.source = 0.0, c.source + ":unlike"
+            c.score, c.source = 0.0, f"{c.source}:{why}"
         return sorted(ranked, key=lambda c: -c.score)
 

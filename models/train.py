@@ -34,7 +34,7 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, removal
-from .candidates import (LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, match_exemplars,
+from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, match_exemplars,
                          policy_candidates)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
@@ -733,6 +733,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         progress("export", 1, 1, {"parity": max(parity.values())})
         exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
         meta = _bundle_meta(tmp, cfg, vocab, pcfg, ccfg, demos, parity, exemplars)
+        meta["failure_labels"] = _write_failure_labels(tmp, fail_steps, exemplars)
         write_json_atomic(tmp / "bundle.json", meta)
         ev, threshold = _held_out(tmp, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg, progress)
         meta["abstain_threshold"] = round(float(threshold), 6)
@@ -895,6 +896,30 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
             cv2.imwrite(str(folder / f"labels/{i:03d}-line.png"), opts[-1][0])
             e["line_label"] = f"labels/{i:03d}-line.png"
         out.append(e)
+    return out
+
+
+def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> list[dict]:
+    """The widgets practice clicked when it failed (the first wrong action of a failed rollout,
+    a click), as labels the runtime refuses to click again at that point of the workflow
+    (Decider.failed_before). What a person's or a practice success's click there looks like is
+    never one of them: a failed click on a widget like a demonstrated target of its phase (it
+    missed by a few pixels, or a dialog took it) says nothing about the widget."""
+    import cv2
+
+    shown = [(cv2.imread(str(folder / e["label"]), cv2.IMREAD_GRAYSCALE), e) for e in exemplars if e.get("label")]
+    out = []
+    for s in fail_steps:
+        if int(s.kinds[0]) not in (codec.CLICK, codec.DISMISS) or s.dismiss_at is not None:
+            continue
+        x, y = float(s.pos[0, 0]), float(s.pos[0, 1])
+        near = [(img, e) for img, e in shown if abs(int(e["phase"]) - int(s.index)) <= 1]
+        if near and label_match(s.gray, (x, y), near, s.scale) >= LABEL_MIN:
+            continue
+        crop, at, _ = dataset.exemplar_crop(s.gray, x, y, s.scale, with_at=True)
+        name = f"labels/failed-{len(out):03d}.png"
+        cv2.imwrite(str(folder / name), label_strip(crop, at, s.scale))
+        out.append({"label": name, "phase": int(s.index), "scale": float(s.scale)})
     return out
 
 

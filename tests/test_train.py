@@ -435,6 +435,43 @@ def test_a_menu_entry_over_a_list_must_match_its_own_line_too(bundle):
     assert not d.unlike(shown, click, phase=1)
 
 
+def test_practice_failures_become_labels_the_runtime_refuses(bundle, tmp_path):
+    """A click practice failed with (Cancel where Move was gone) is kept as a label and refused
+    at that point of the workflow, as a click or as a dismissal; a failed click on a widget like
+    a demonstrated target (missed by a few pixels, or a dialog took it) is not kept."""
+    import cv2
+
+    from models import codec
+    from models.candidates import Candidate, Decider, label_strip
+    from models.dataset import exemplar_crop
+    from models.train import _write_failure_labels
+
+    move = _drawn_step(0, "Move", 300, 200, others=[("Cancel", 420, 200)])
+    (tmp_path / "labels").mkdir()
+    crop, at, _ = exemplar_crop(move.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)
+    cv2.imwrite(str(tmp_path / "labels" / "000.png"), label_strip(crop, at))
+    shown = [{"label": "labels/000.png", "token": 1, "phase": 2}]
+    cancel = _drawn_step(5, "Cancel", 420, 200)  # Move removed: practice pressed Cancel
+    missed = _drawn_step(6, "Move", 300, 200, others=[("Cancel", 420, 200)])  # failed on Move itself
+    behind = _drawn_step(7, "Cancel", 420, 200)
+    behind.dismiss_at = np.array([0.1, 0.1, 0.2, 0.2])  # a popup took the click: not the widget's fault
+    for s in (cancel, missed):
+        s.dismiss_at = None
+    out = _write_failure_labels(tmp_path, [cancel, missed, behind], shown)
+    assert [f["phase"] for f in out] == [2] and (tmp_path / out[0]["label"]).exists()
+
+    d = Decider(bundle_mod.load(bundle[0]))
+    d.labels, d.lines = [], {}
+    d.failures = [(cv2.imread(str(tmp_path / out[0]["label"]), cv2.IMREAD_GRAYSCALE), out[0])]
+    at_cancel = Candidate(cancel.kinds.copy(), cancel.pos.copy(), "policy")
+    assert d.failed_before(cancel.gray, at_cancel, phase=2) and d.refusal(cancel.gray, at_cancel, 2) == "failed"
+    at_cancel.kinds[0] = codec.DISMISS
+    assert d.failed_before(cancel.gray, at_cancel, phase=2)  # a dismissal is a click all the same
+    assert not d.failed_before(cancel.gray, at_cancel, phase=6)  # not at this point of the workflow
+    at_move = Candidate(move.kinds.copy(), move.pos.copy(), "policy")
+    assert not d.failed_before(move.gray, at_move, phase=2)
+
+
 def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
     import cv2
 
