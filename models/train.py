@@ -34,8 +34,8 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, removal
-from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, match_exemplars,
-                         policy_candidates)
+from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip,
+                         match_exemplars, policy_candidates)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
@@ -900,8 +900,8 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
 
 
 def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> list[dict]:
-    """The widgets practice clicked when it failed (the first wrong action of a failed rollout,
-    a click), as labels the runtime refuses to click again at that point of the workflow
+    """The widgets practice clicked when it failed (the first wrong action of a failed rollout, a
+    click or a dismissal), as labels the runtime refuses to click again at that point of the workflow
     (Decider.failed_before). What a person's or a practice success's click there looks like is
     never one of them: a failed click on a widget like a demonstrated target of its phase (it
     missed by a few pixels, or a dialog took it) says nothing about the widget."""
