@@ -91,10 +91,11 @@ class Agent:
             acts = self._actions(greedy)
             return Decision(acts, 1.0, [{"actions": acts, "score": None, "source": "policy"}],
                             {"policy": time.perf_counter() - t0}, "policy alone (no critic)")
+        gray = codec.to_gray(rgb)
         if not done_tokens or self.first_gray is None:  # a run's first screen: its theme holds for the run
-            self.first_gray, self.readable = codec.to_gray(rgb), None
+            self.first_gray, self.readable = gray, None
         cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale,
-                                   phase=len(done_tokens), n=self.n, readable=self.labels_readable)
+                                   phase=len(done_tokens), n=self.n, readable=self.labels_readable, gray=gray)
         t1 = time.perf_counter()
         listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
         timings = {"policy+critic": t1 - t0}
@@ -138,15 +139,19 @@ class Agent:
             kinds[len(rest):] = greedy.kinds[len(rest):]
             pos[len(rest):] = greedy.pos[len(rest):]
         (c,) = self.decider.score(image, gray, history, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
-        if self.decider.refusal(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable():
+        if self.decider.refusal(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable(gray):
             return 0.0  # a menu entry the chunk was chosen for before the menu was drawn
         return c.score
 
-    def labels_readable(self) -> bool:
-        """Does this run's first screen show a demonstrated label as the demos saw it (not another
-        theme)? Only then does the label check judge (models.candidates.Decider.familiar)."""
+    def labels_readable(self, gray: np.ndarray | None = None) -> bool:
+        """Does this run draw text as the demos did (not another theme)? Only then does the label
+        check judge (models.candidates.Decider.familiar). Judged on the run's first screen, and
+        where that one did not show it (a popup over the window from the start), on the screen
+        being judged, `gray`."""
         if self.readable is None:
             self.readable = self.first_gray is not None and self.decider.familiar(self.first_gray, self.pixel_scale)
+        if not self.readable and gray is not None and gray is not self.first_gray:
+            self.readable = self.decider.familiar(gray, self.pixel_scale)
         return self.readable
 
     def agrees(self, decision: Decision, action: dict, frame_bgr: np.ndarray, tol_px: float = 12.0) -> bool:

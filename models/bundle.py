@@ -34,6 +34,9 @@ bundle.json:
                      match too (a menu entry over a list: the row is mostly the list)
     failure_labels   [{"label", "phase", "scale"}] (optional): the widgets failed practice rollouts
                      clicked first wrong, refused at that point of the workflow
+    look             [{"file", "scale"}] (optional): words the demos' first screens share
+                     (models/look.py); the label check judges only a run whose screens draw
+                     them the same (older bundles: judged by the labels instead)
     evaluation       offline evaluation on held-out episodes (click/kind accuracy, critic AUC...)
     training         seed, steps, episodes used / held out / skipped, losses, seconds
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import codec
+from . import codec, look
 
 
 @dataclass
@@ -361,6 +361,8 @@ class Decider:
         self.lines = {e["label"]: bundle.image(e["line_label"]) for e in bundle.exemplars if e.get("line_label")}
         # what practice clicked when it failed, for `failed_before`
         self.failures = [(bundle.image(f["label"]), f) for f in bundle.meta.get("failure_labels", [])]
+        # words of the demos' first screens, for `familiar`
+        self.look = [(bundle.image(w["file"]), float(w["scale"])) for w in bundle.meta.get("look", [])]
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""
@@ -445,14 +447,16 @@ class Decider:
         return "failed" if self.failed_before(gray, c, phase, scale) else None
 
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
-        """Does the screen draw labels as the demos saw them: is some demonstrated label found on
-        it as it was (same size and font)? Under another theme (font family and size) no
-        template reads a label reliably, so `unlike` must not judge there. Asked of a run's
-        first screen (agent.decide.Agent), where the first target is still in sight; a later
-        one may show none (a menu over the list, the target removed). Full resolution (about
-        20 ms a label; thin text does not survive halving), stopping at the first found."""
+        """Does the screen draw labels as the demos saw them (same font family and size)? Under
+        another theme no template reads a label reliably, so `unlike` must not judge there.
+        Judged by the words the demos' first screens share (models/look.py: half of them found
+        as they were; 40-130 ms at full resolution). Bundles from before them: is some
+        demonstrated label found on the screen as it was (an empty field's bare frame passes
+        under any font: docs/benchmarks.md, "Theme: colours or fonts")."""
         import cv2
 
+        if self.look:
+            return look.drawn_alike(gray, self.look, scale)
         for img, m in self.labels:
             f = scale / float(m.get("scale", 1.0))
             t = img if f == 1.0 else cv2.resize(img, (max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))))
@@ -463,15 +467,15 @@ class Decider:
         return False
 
     def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
-               n: int = 16, use_exemplars: bool = True, readable=None) -> list[Candidate]:
+               n: int = 16, use_exemplars: bool = True, readable=None, gray: np.ndarray | None = None) -> list[Candidate]:
         """All candidates (at most n), best critic score first. phase: actions done so far.
-        Where labels are readable (readable(), asked only when a click would be refused; None:
+        Where labels are readable (readable(gray), asked only when a click would be refused; None:
         `familiar` on this frame), a best candidate that
         clicks a widget unlike every demonstrated target of its phase (self.unlike) scores 0: the
         critic reads a small crop and can take Cancel in Move's place for Move, which a template
         of the demonstrated label does not."""
         image = codec.preprocess(frame_rgb)
-        gray = codec.to_gray(frame_rgb)
+        gray = codec.to_gray(frame_rgb) if gray is None else gray
         cands = self.candidates(image, gray, cursor, prev_actions, scale, phase, n, use_exemplars)
         self.score(image, gray, prev_actions, cands, scale, snap=False)
         ranked = sorted(cands, key=lambda c: -c.score)
@@ -481,7 +485,7 @@ class Decider:
             if why is None:
                 break
             if judged is None:
-                judged = readable() if readable is not None else self.familiar(gray, scale)
+                judged = readable(gray) if readable is not None else self.familiar(gray, scale)
             if not judged:
                 break
             c.score, c.source = 0.0, f"{c.source}:{why}"

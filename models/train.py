@@ -33,7 +33,7 @@ from recorder.episode import write_json_atomic
 from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
-from . import codec, dataset, interruptions, removal
+from . import codec, dataset, interruptions, look, removal
 from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip,
                          match_exemplars, policy_candidates)
 from .critic import Critic, CriticConfig
@@ -734,6 +734,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
         meta = _bundle_meta(tmp, cfg, vocab, pcfg, ccfg, demos, parity, exemplars)
         meta["failure_labels"] = _write_failure_labels(tmp, fail_steps, exemplars)
+        meta["look"] = _write_look(tmp, train_eps)
         write_json_atomic(tmp / "bundle.json", meta)
         ev, threshold = _held_out(tmp, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg, progress)
         meta["abstain_threshold"] = round(float(threshold), 6)
@@ -896,6 +897,22 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
             cv2.imwrite(str(folder / f"labels/{i:03d}-line.png"), opts[-1][0])
             e["line_label"] = f"labels/{i:03d}-line.png"
         out.append(e)
+    return out
+
+
+def _write_look(folder: Path, train_eps) -> list[dict]:
+    """Words the demonstrations' first screens share (models/look.py): what the runtime looks for
+    before it lets the label check judge a run. Practice successes ran under other themes: not theirs."""
+    import cv2
+
+    firsts = [(s.gray, float(s.scale)) for s in (min(le.steps, key=lambda st: st.index) for le in train_eps
+                                                 if le.meta.get("source") != "practice" and le.steps)]
+    out = []
+    for i, (img, scale) in enumerate(look.common_words(firsts)):
+        if i == 0:
+            (folder / "look").mkdir()
+        cv2.imwrite(str(folder / f"look/{i:03d}.png"), img)
+        out.append({"file": f"look/{i:03d}.png", "scale": scale})
     return out
 
 

@@ -42,8 +42,9 @@ def test_tiny_run_gives_valid_bundle(bundle, data):
 
     out, meta = bundle
     b = bundle_mod.load(out)  # format version and sha256 of each model file checked
-    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "labels", "policy.onnx",
-                                                 "policy.pt"]
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "critic.onnx", "critic.pt", "exemplars", "labels", "look",
+                                                 "policy.onnx", "policy.pt"]
+    assert meta["look"] and all(b.image(w["file"]).shape[0] >= 7 for w in meta["look"])  # the demos' words
     assert b.chunk_size == 4 and "alice" in b.vocab.texts and b.vocab.keys == ["enter"]
     assert 0.0 < b.abstain_threshold < 1.0
     assert meta["input"]["width"] == 256 and meta["crop"]["slots"] == 4  # every slot of the chunk
@@ -360,7 +361,7 @@ def test_the_runtime_refuses_a_click_unlike_every_demonstrated_label(bundle):
     cancel = _drawn_step(0, "Cancel", 300, 200, others=[("Downloads", 800, 600)])  # Move removed
     themed = _drawn_step(0, "Move", 300, 200, others=[("Downloads", 800, 600)],
                          font=cv2.FONT_HERSHEY_TRIPLEX, size=1.3)
-    d.labels = stable
+    d.labels, d.look = stable, []  # a bundle from before look words: familiar asks the labels
     assert not d.unlike(move.gray, click, phase=2)
     assert d.unlike(cancel.gray, click, phase=2)
     assert not d.unlike(cancel.gray, click, phase=5)  # no demonstrated click near this point of the workflow
@@ -472,7 +473,7 @@ def test_practice_failures_become_labels_the_runtime_refuses(bundle, tmp_path):
     assert not d.failed_before(move.gray, at_move, phase=2)
 
 
-def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
+def test_the_agent_judges_labels_by_its_runs_screens(bundle):
     import cv2
 
     from agent.decide import Agent
@@ -484,6 +485,7 @@ def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
     move = _drawn_step(0, "Move", 300, 200)
     crop, at, _ = exemplar_crop(move.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)
     agent.decider.labels = [(label_strip(crop, at), {"token": 1, "phase": 0, "label_stable": True})]
+    agent.decider.look = []  # judged by the label (a bundle from before look words)
     themed = _drawn_step(0, "Move", 300, 200, font=cv2.FONT_HERSHEY_TRIPLEX, size=1.3)
 
     def bgr(step):
@@ -491,7 +493,37 @@ def test_the_agent_judges_labels_by_its_runs_first_screen(bundle):
 
     agent.decide(bgr(themed), (0.5, 0.5), [])
     assert not agent.labels_readable()
-    agent.decide(bgr(move), (0.5, 0.5), [1])  # later in the same run (a click done)
-    assert not agent.labels_readable()  # the run's first screen decides, not this one
+    assert not agent.labels_readable(themed.gray)  # later screens in the same font do not either
     agent.decide(bgr(move), (0.5, 0.5), [])  # a new run
     assert agent.labels_readable()
+    agent.decide(bgr(themed), (0.5, 0.5), [1])  # later in the same run (a click done)
+    assert agent.labels_readable(themed.gray)  # the run's first screen showed the demos' font
+
+
+def test_the_agent_reads_the_font_by_the_demos_words_and_looks_again_later(bundle):
+    import cv2
+
+    from agent.decide import Agent
+    from models import look
+
+    out, _ = bundle
+    agent = Agent.load(out)
+    words = [("Downloads", 200, 300), ("Documents", 200, 400), ("Pictures", 600, 300), ("Move", 600, 400)]
+    plain = _drawn_step(0, "Cancel", 900, 600, others=words)
+    themed = _drawn_step(0, "Cancel", 900, 600, others=words, font=cv2.FONT_HERSHEY_TRIPLEX, size=1.3)
+    covered = plain.gray.copy()
+    covered[100:700, 50:1100] = 200  # a dialog over the window from the run's start
+    agent.decider.look = look.common_words([(plain.gray, 1.0)])
+    assert len(agent.decider.look) >= 4
+
+    def bgr(gray):
+        return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+
+    agent.decide(bgr(themed.gray), (0.5, 0.5), [])
+    assert not agent.labels_readable() and not agent.labels_readable(themed.gray)  # another font
+    agent.decide(bgr(plain.gray), (0.5, 0.5), [])  # a new run
+    assert agent.labels_readable()
+    agent.decide(bgr(covered), (0.5, 0.5), [])  # a new run, its text hidden at first
+    assert not agent.labels_readable()
+    assert agent.labels_readable(plain.gray)  # the dialog closed: the demos' font after all
+    assert agent.labels_readable()  # ... for the rest of the run
