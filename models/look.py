@@ -1,5 +1,5 @@
 """How the demos' app draws its text: words cut from the demos' first screens, which the runtime
-looks for on a run's first screen to tell whether the app still draws text as it did in the demos
+looks for on a run's screens to tell whether the app still draws text as it did in the demos
 (same font family and size) before it lets the label check judge (models.candidates.Decider.familiar).
 
 The labels of demonstrated clicks cannot tell: the first target is often an empty entry field,
@@ -35,7 +35,7 @@ def words(gray: np.ndarray, scale: float = 1.0, limit: int = 4 * WORDS) -> list[
 
     ink = _ink(gray)
     joined = cv2.dilate(ink, np.ones((1, max(3, round(5 * scale))), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     out = []
     for x, y, w, h, _ in stats[1:]:
         if not (WORD_H[0] * scale <= h <= WORD_H[1] * scale and WORD_W[0] * scale <= w <= WORD_W[1] * scale):
