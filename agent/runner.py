@@ -30,6 +30,7 @@ class RunResult:
 
 MAX_DISMISSALS = 3  # dialogs dismissed in a row before the agent gives up and asks a person
 MAX_REPEATS = 2  # times the same chunk may be chosen again, cut short each time, before giving up
+MAX_SCROLLS = 12  # further scrolls, one click each, in search of a candidate worth taking
 NOTHING = 5e-6  # share of changed pixels under which an action changed nothing (a click that hit
 # nothing changes 0; a ticked checkbox 2e-5, a click into a field 5e-4: measured, docs/benchmarks.md)
 
@@ -48,6 +49,7 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
     dismissals = 0  # dialogs dismissed since the last step of the workflow
     cut_short, repeats = None, 0  # the last chunk, if a re-plan cut it short; how often in a row
     last_change = None  # share of the screen the last action changed
+    scrolled_on, turned = 0, False  # scroll_on's scrolls since the last step of the workflow; turned back?
 
     def finish(status, reason):
         res.status, res.reason, res.seconds = status, reason, time.monotonic() - t_start
@@ -65,6 +67,14 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
             decision = agent.decide(frame, cursor, done, skip=skip_first)
             res.decisions += 1
             timings = dict(decision.timings, decide=time.perf_counter() - t0)
+            if decision.chosen is None and scrolled_on < MAX_SCROLLS:
+                again = scroll_on(res.executed, last_change, turned)
+                if again is not None:  # nothing worth doing in view yet: look further along the list
+                    turned = turned or (again["dy"] > 0) != ((res.executed[-1].get("dy") or 0) > 0)
+                    scrolled_on += 1
+                    decision.chosen = [again]
+                    decision.note = (f"{decision.note}; so it scrolls {'up' if again['dy'] > 0 else 'down'} "
+                                     f"by one click ({scrolled_on} of at most {MAX_SCROLLS}) to look further")
             if report is not None:
                 report.add_step(frame, decision.chosen, decision.candidates, timings, decision.note)
             if decision.chosen is None:
@@ -134,8 +144,11 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 res.executed.append(action)
                 if action.get("dismiss"):
                     dismissals += 1  # not a step of the workflow: the models' history stays as it was
+                elif action.get("again"):
+                    pass  # a scroll repeated: the demos scrolled once, however far, and so does the history
                 else:
-                    dismissals = 0
+                    dismissals = scrolled_on = 0
+                    turned = False
                     done.append(agent.token_of(action))
                 cursor = _cursor(executor, screen, cursor)
                 frame, _ = screen.settle(stop=stop)
@@ -153,6 +166,26 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
         if type(e).__name__ == "FailSafeException":  # pyautogui's corner fail-safe
             return finish("stopped", "pyautogui fail-safe: the pointer was moved to a screen corner")
         raise
+
+
+def scroll_on(executed: list[dict], last_change: float | None, turned: bool) -> dict | None:
+    """The next scroll of a search along a list, one wheel click at a time, or None.
+
+    A demo scrolls until its target shows, as far as that list needs, and is recorded as one
+    scroll; the agent's one scroll (the demos' median) may stop short of the target or pass it
+    (search_pick: the wanted row is a few rows either side), and then no candidate scores. A
+    scroll commits to nothing, so rather than give up the agent scrolls on, one click at a time,
+    while that moves the screen; at the end of the list (nothing moved) it turns back once
+    (`turned`: it has), and at the other end it gives up. Only after the agent's own scroll."""
+    if not executed or executed[-1].get("kind") != "scroll" or last_change is None:
+        return None
+    last = executed[-1]
+    step = 1 if (last.get("dy") or 0) > 0 else -1
+    if last_change < NOTHING:  # the end of the list
+        if turned or not last.get("again"):
+            return None
+        step = -step
+    return dict(last, dy=step, dx=0, again=True)
 
 
 def changed_share(a, b, level: int = 32) -> float:

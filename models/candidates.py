@@ -194,7 +194,7 @@ def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exempla
                     scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55,
                     sure: float = 0.9) -> list[dict]:
     """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
-    "scale", "token", "phase")]. -> [{"x", "y", "score", "token", "phase"}] best first."""
+    "scale", "token", "phase", optionally "line_dy": where the click goes from the crop's middle)]. -> [{"x", "y", "score", "token", "phase"}] best first."""
     import cv2
 
     H, W = gray.shape
@@ -217,7 +217,8 @@ def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exempla
                 _, v, _, (x, y) = cv2.minMaxLoc(res)
                 if v < min_score:
                     break
-                best.append((float(v), (x + tw / 2) / g.shape[1], (y + th / 2) / g.shape[0]))
+                dy = float(meta.get("line_dy", 0.0)) * th / img.shape[0]  # row exemplars: the line's middle
+                best.append((float(v), (x + tw / 2) / g.shape[1], (y + th / 2 + dy) / g.shape[0]))
                 res[max(0, y - th // 2):y + th // 2 + 1, max(0, x - tw // 2):x + tw // 2 + 1] = 0
         for v, x, y in sorted(best, reverse=True)[:per_exemplar]:
             found.append({"x": x, "y": y, "score": v, "token": int(meta["token"]), "phase": int(meta["phase"])})
@@ -355,6 +356,8 @@ class Decider:
         self.policy = bundle.session("policy", threads)
         self.critic = bundle.session("critic", threads)
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
+        # a list row's crop leads to the middle of the line the person meant (look.line_offset)
+        self.exemplars = [(img, dict(m, line_dy=look.line_offset(img)) if m.get("row") else m) for img, m in self.exemplars]
         # the label each exemplar's click was on, for `unlike` (older bundles have none: never judged)
         self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
         # label file -> the part of a row label around the click, which must match as well

@@ -51,3 +51,18 @@ def test_words_scale_with_the_screen():
     kept = look.common_words([(screen(), 1.0)])
     big = cv2.resize(screen(), None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)  # Retina: 2 px per logical px
     assert look.drawn_alike(big, kept, scale=2.0)
+
+
+def test_line_offset_leads_a_click_at_a_rows_edge_to_the_middle_of_its_line():
+    import cv2
+
+    img = np.full((40, 128), 255, np.uint8)
+    for y in (12, 30):  # two rows of text 18 px apart, their ink on rows 3-14 and 21-32
+        cv2.putText(img, "budget 2022.xlsx", (2, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, 0, 1, cv2.LINE_AA)
+    off = look.line_offset(img)  # the middle (19.5) is the top edge of the second row
+    assert 4 <= off <= 9, off
+    assert look.line_offset(img[:-6]) < 0  # the middle nearer to the first row now
+    assert look.line_offset(np.full((40, 128), 255, np.uint8)) == 0.0  # no text: leave it
+    blank_end = np.full((40, 128), 255, np.uint8)
+    blank_end[:4] = img[11:15]  # a click beside the text: the nearest line is far off
+    assert look.line_offset(blank_end) == 0.0
