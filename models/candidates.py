@@ -305,7 +305,24 @@ LABEL_MIN = 0.7
 LABEL_BAND = 24  # logical px: the line of an exemplar a click was on (one menu entry, one list row)
 LABEL_ROW = (320, 20)  # logical px around a click on a list row: the row's whole text
 LABEL_STABLE = 0.85  # the trainer marks a phase label_stable when its demos' clicks all match this well
+LINE_REACH = (480, 40)  # logical px around a click on a list row where the line it is on is looked for
+LINE_SLACK = 3  # logical px a line-centred label may sit off the line of the click it judges
 LABEL_TOKENS = frozenset({codec.CLICK, codec.DRAG, *(codec.FIXED_TOKENS.index(k) for k in ("double_click", "right_click"))})
+
+
+def line_centre(gray: np.ndarray, xy, scale: float = 1.0) -> tuple[float, float] | None:
+    """Normalised xy moved to the middle of the line of text nearest it, or None when no line is
+    within reach (look.line_offset). A list row is clicked anywhere, often at its edge; the line
+    is what the click meant, and what the runtime clicks and a row's label is cut around."""
+    H, W = gray.shape
+    cx, cy = float(xy[0]) * W, float(xy[1]) * H
+    hw, hh = LINE_REACH[0] * scale / 2, LINE_REACH[1] * scale / 2
+    x0, x1 = max(0, round(cx - hw)), min(W, round(cx + hw))
+    y0, y1 = max(0, round(cy - hh)), min(H, round(cy + hh))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    off = look.line_offset(gray[y0:y1, x0:x1], mid=cy - y0)
+    return None if off is None else (float(xy[0]), (cy + off) / H)
 
 
 def label_strip(img: np.ndarray, at, scale: float = 1.0) -> np.ndarray:
@@ -320,7 +337,8 @@ def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
                 scales=(1.0, 0.85, 1.2, 1.45), slack: float = 0.4, enough: float | None = None) -> float:
     """How much the widget at normalised xy looks like a demonstrated target: the best |NCC| of
     any exemplar placed over xy (the point within the template's inner part, `slack` of its size
-    off centre; across, anywhere along it when meta "row": a list row is clicked anywhere), at a
+    off centre; across, anywhere along it when meta "row": a list row is clicked anywhere; down,
+    LINE_SLACK only when meta "line_centred": the label and xy both sit on a line's middle), at a
     few scales (bigger fonts), on the native grayscale frame. 0 if none fits. enough: return as
     soon as a match is that good (the runtime only asks whether one is; the demo's scale first).
     A click whose label matches no demonstrated target's is one the demos never showed."""
@@ -333,7 +351,8 @@ def label_match(gray: np.ndarray, xy, exemplars, scale: float = 1.0,
         for s in scales:
             f = scale / float(meta.get("scale", 1.0)) * s
             tw, th = max(4, round(img.shape[1] * f)), max(4, round(img.shape[0] * f))
-            dx, dy = round(tw * (1.0 if meta.get("row") else slack)) + 2, round(th * slack) + 2
+            dx = round(tw * (1.0 if meta.get("row") else slack)) + 2
+            dy = round(LINE_SLACK * f) + 1 if meta.get("line_centred") else round(th * slack) + 2
             x0, y0 = max(0, round(cx - tw / 2 - dx)), max(0, round(cy - th / 2 - dy))
             x1, y1 = min(W, round(cx + tw / 2 + dx)), min(H, round(cy + th / 2 + dy))
             if x1 - x0 < tw or y1 - y0 < th:
@@ -357,7 +376,8 @@ class Decider:
         self.critic = bundle.session("critic", threads)
         self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
         # a list row's crop leads to the middle of the line the person meant (look.line_offset)
-        self.exemplars = [(img, dict(m, line_dy=look.line_offset(img)) if m.get("row") else m) for img, m in self.exemplars]
+        self.exemplars = [(img, dict(m, line_dy=look.line_offset(img) or 0.0) if m.get("row") else m)
+                          for img, m in self.exemplars]
         # the label each exemplar's click was on, for `unlike` (older bundles have none: never judged)
         self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
         # label file -> the part of a row label around the click, which must match as well
@@ -411,7 +431,22 @@ class Decider:
         cands = unique(cands)
         spread = widget_candidates(cands[0], boxes, screen, widgets)
         snap_candidates(spread, boxes, screen)
-        return unique(cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread)[:n + 4 + widgets]
+        cands = cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread
+        self.snap_rows(gray, cands, phase, scale)
+        return unique(cands)[:n + 4 + widgets]
+
+    def snap_rows(self, gray: np.ndarray, cands: list[Candidate], phase: int | None, scale: float = 1.0) -> None:
+        """Move a first click onto the middle of its line of text where the demos clicked list rows
+        at this point of the workflow (labels cut around a row's line, line_centred): one pixel
+        past a row's edge is the neighbouring row, and the label check judges the line clicked."""
+        rows = {int(m["token"]) for _, m in self.labels if m.get("line_centred")
+                and (phase is None or abs(int(m["phase"]) - phase) <= 1)}
+        for c in cands:
+            k0 = int(c.kinds[0])
+            if k0 in rows and k0 in LABEL_TOKENS and k0 != codec.DRAG:
+                p = line_centre(gray, c.pos[0, :2], scale)
+                if p is not None:
+                    c.pos[0, 1] = c.pos[0, 3] = p[1]
 
     def unlike(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
         """Does the chunk start with a click on a widget that looks like none the demos clicked at
@@ -428,9 +463,12 @@ class Decider:
             return False
         xy = c.pos[0, :2]
         for img, m in near:  # like a demo's click: each of one exemplar's labels matches
+            # a row's line, matched where it is clicked, as well as the demos' own clicks matched
+            # each other (label_stable): a look-alike row ("… (copy).docx") scores 0.7-0.9
+            bar = LABEL_STABLE if m.get("line_centred") else LABEL_MIN
             line = self.lines.get(m.get("label"))
-            if (label_match(gray, xy, [(img, m)], scale, enough=LABEL_MIN) >= LABEL_MIN
-                    and (line is None or label_match(gray, xy, [(line, m)], scale, enough=LABEL_MIN) >= LABEL_MIN)):
+            if (label_match(gray, xy, [(img, m)], scale, enough=bar) >= bar
+                    and (line is None or label_match(gray, xy, [(line, m)], scale, enough=bar) >= bar)):
                 return False
         return True
 

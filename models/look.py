@@ -93,19 +93,19 @@ def drawn_alike(gray: np.ndarray, imgs: list[tuple[np.ndarray, float]], scale: f
     return False
 
 
-def line_offset(img: np.ndarray, gap: int = 1, reach: float = 0.3) -> float:
-    """Pixels from the middle of a crop down to the middle of the line of text nearest to it
-    (0 if it shows none). A crop around a demonstrated click on a list row is centred where the
-    person clicked, often at the row's edge; the row they meant is the line nearest the click,
-    and a click found by that crop lands on that line's middle instead of between two rows.
-    A line further than `reach` of the crop's height away is not the one clicked (the click was
-    beside the text, in the row's blank end): 0."""
+def line_offset(img: np.ndarray, mid: float | None = None, gap: int = 1, reach: float = 0.3) -> float | None:
+    """Pixels from `mid` (default: the crop's middle row) down to the middle of the line of text
+    nearest to it; None if no line lies within `reach` of the crop's height (a click beside the
+    text, in a row's blank end, or on no text at all). A crop around a demonstrated click on a
+    list row is centred where the person clicked, often at the row's edge; the row they meant is
+    the line nearest the click, and a click found by that crop lands on that line's middle
+    instead of between two rows (models.candidates.line_centre)."""
     rows = np.flatnonzero(_ink(img).sum(axis=1) >= 2)
     if not len(rows):
-        return 0.0
+        return None
     breaks = np.flatnonzero(np.diff(rows) > gap + 1)
     starts, ends = np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]]
     centres = (starts + ends) / 2.0
-    mid = (img.shape[0] - 1) / 2.0
+    mid = (img.shape[0] - 1) / 2.0 if mid is None else float(mid)
     off = float(centres[np.argmin(np.abs(centres - mid))] - mid)
-    return off if abs(off) <= reach * img.shape[0] else 0.0
+    return off if abs(off) <= reach * img.shape[0] else None

@@ -34,7 +34,7 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, look, removal
-from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip,
+from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, line_centre,
                          match_exemplars, policy_candidates)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
@@ -884,13 +884,14 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     line = label_stability(shown, [(*opts[-1], s) for opts, (*_, s) in zip(labels, chosen)])
     for (crop, _, _, s), opts in zip(chosen, labels):
         key = (int(s.kinds[0]), int(s.index))
-        lab, row = opts[0] if wide.get(key) else opts[-1]  # the widest label the demos agree on
+        lab, row, centred = opts[0] if wide.get(key) else opts[-1]  # the widest label the demos agree on
         i = len(out)
         cv2.imwrite(str(folder / f"exemplars/{i:03d}.png"), crop)
         cv2.imwrite(str(folder / f"labels/{i:03d}.png"), lab)
         e = {"file": f"exemplars/{i:03d}.png", "token": key[0], "phase": key[1], "size": [crop.shape[1], crop.shape[0]],
              "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode)),
-             "label": f"labels/{i:03d}.png", "row": row, "label_stable": True if wide.get(key) else line.get(key)}
+             "label": f"labels/{i:03d}.png", "row": row, "line_centred": centred,
+             "label_stable": True if wide.get(key) else line.get(key)}
         if len(opts) > 1 and wide.get(key) and line.get(key):
             # a menu entry's row is mostly the list behind the menu, the same in every demo: the
             # row passes Delete in Rename's place, the line around the click does not (b34)
@@ -931,7 +932,8 @@ def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> li
             continue
         x, y = float(s.pos[0, 0]), float(s.pos[0, 1])
         near = [(img, e) for img, e in shown if abs(int(e["phase"]) - int(s.index)) <= 1]
-        if near and label_match(s.gray, (x, y), near, s.scale) >= LABEL_MIN:
+        at_line = line_centre(s.gray, (x, y), s.scale) if any(e.get("line_centred") for _, e in near) else None
+        if near and label_match(s.gray, at_line or (x, y), near, s.scale) >= LABEL_MIN:
             continue
         crop, at, _ = dataset.exemplar_crop(s.gray, x, y, s.scale, with_at=True)
         name = f"labels/failed-{len(out):03d}.png"
@@ -940,23 +942,32 @@ def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> li
     return out
 
 
-def label_images(s, crop, at, boxed: bool) -> list[tuple[np.ndarray, bool]]:
-    """The label a demonstrated click was on -> [(uint8 image, matched anywhere along its line)],
-    widest first. A widget's (boxed): the line of its exemplar the click was on (a box may have
-    merged a menu's entries). Where no widget box was found (the exemplar is the fixed window: a
-    list row, clicked anywhere along it; a menu entry), first LABEL_ROW around the click, wide
-    enough for a row's whole text, then that line of the window (a menu entry's row holds what
-    lies behind the menu too: where the demos agree on both, the runtime asks both to match)."""
+def label_images(s, crop, at, boxed: bool) -> list[tuple[np.ndarray, bool, bool]]:
+    """The label a demonstrated click was on -> [(uint8 image, matched anywhere along its line,
+    cut around the middle of its line of text)], widest first. A widget's (boxed): the line of
+    its exemplar the click was on (a box may have merged a menu's entries). Where no widget box
+    was found (the exemplar is the fixed window: a list row, clicked anywhere along it; a menu
+    entry), first LABEL_ROW around the click, wide enough for a row's whole text, then that line
+    of the window (a menu entry's row holds what lies behind the menu too: where the demos agree
+    on both, the runtime asks both to match). Both are cut around the middle of the line of text
+    nearest the click (candidates.line_centre) when there is one (not for a drag): a row clicked at its edge
+    would give a label half of its neighbour's, which passes clicks on the neighbour."""
     line = label_strip(crop, at, s.scale)
     if boxed:
-        return [(line, False)]
-    row = dataset.native_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), [round(v * s.scale) for v in LABEL_ROW])
-    return [(row, True), (line, True)]
+        return [(line, False, False)]
+    x, y = float(s.pos[0, 0]), float(s.pos[0, 1])
+    # a drag starts on an icon as often as on text: its row label stays around the press
+    centre = line_centre(s.gray, (x, y), s.scale) if int(s.kinds[0]) != codec.DRAG else None
+    if centre is not None:
+        line = label_strip(crop, (at[0], at[1] + (centre[1] - y) * s.gray.shape[0]), s.scale)
+        y = centre[1]
+    row = dataset.native_crop(s.gray, x, y, [round(v * s.scale) for v in LABEL_ROW])
+    return [(row, True, centre is not None), (line, True, centre is not None)]
 
 
 def label_stability(steps, chosen) -> dict:
     """(token, phase) -> do the demos agree on what the target looks like? chosen: [(label image,
-    matched along its line, the exemplar's step)]. Each demonstrated click of the phase must
+    matched along its line, cut around its line's middle, the exemplar's step)]. Each demonstrated click of the phase must
     match the labels taken from OTHER episodes at least LABEL_STABLE well (a button, a menu
     entry, a list row's text: yes; a field whose text differs from run to run: no). Only on such
     phases may the runtime refuse a click whose widget looks unlike them (Decider.unlike); a
@@ -967,13 +978,15 @@ def label_stability(steps, chosen) -> dict:
         key = (int(s.kinds[0]), int(s.index))
         if key[0] not in LABEL_TOKENS:
             continue
-        others = [(img, {"scale": e.scale, "row": row}) for img, row, e in chosen
+        others = [(img, {"scale": e.scale, "row": row, "line_centred": centred}) for img, row, centred, e in chosen
                   if (int(e.kinds[0]), int(e.index)) == key and e.episode != s.episode]
         if not others:
-            if any((int(e.kinds[0]), int(e.index)) == key for _, _, e in chosen):
+            if any((int(e.kinds[0]), int(e.index)) == key for *_, e in chosen):
                 worst[key] = 0.0  # only its own episode's exemplars: cannot tell
             continue
         xy = dataset.snap_point(dataset.widget_boxes(s.gray, s.scale), s.pos[0, :2], s.screen)
+        if any(m["line_centred"] for _, m in others):  # as the runtime clicks a row: on its line
+            xy = line_centre(s.gray, xy, s.scale) or xy
         worst[key] = min(worst.get(key, 1.0), label_match(s.gray, xy, others, s.scale))
     return {k: v >= LABEL_STABLE for k, v in worst.items()}
 

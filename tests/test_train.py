@@ -328,7 +328,7 @@ def test_a_phase_is_label_stable_only_when_the_demos_click_the_same_label():
         out = []
         for s in steps:
             crop, at, _ = exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), 1.0, with_at=True)
-            out.append((label_strip(crop, at), False, s))
+            out.append((label_strip(crop, at), False, False, s))
         return out
 
     same = [_drawn_step(0, "Move", 300, 200), _drawn_step(1, "Move", 640, 420), _drawn_step(2, "Move", 500, 300)]
@@ -527,3 +527,60 @@ def test_the_agent_reads_the_font_by_the_demos_words_and_looks_again_later(bundl
     assert not agent.labels_readable()
     assert agent.labels_readable(plain.gray)  # the dialog closed: the demos' font after all
     assert agent.labels_readable()  # ... for the rest of the run
+
+
+def _file_list(names, x0=100, y0=120, pitch=18):
+    """A list of file names, one row each `pitch` px from y0 (the row's top), text centred in it."""
+    import cv2
+
+    g = np.full((800, 1280), 255, np.uint8)
+    cv2.rectangle(g, (x0 - 4, y0 - 4), (x0 + 320, y0 + pitch * len(names) + 4), 120, 1)
+    for i, n in enumerate(names):
+        cv2.putText(g, n, (x0, y0 + pitch * i + 13), 0, 0.45, 30, 1, cv2.LINE_AA)
+    return g
+
+
+def test_a_list_row_clicked_at_its_edge_is_judged_and_clicked_on_its_line(bundle, tmp_path):
+    """People click a row anywhere, often at its edge: the label is cut around the row's line of
+    text, the runtime's click moves onto the line it is nearest, and a look-alike row beside the
+    wanted one fails the label check that the wanted row passes (its line matches about 0.81: a
+    row's line is held to the bar the demos' own clicks cleared, LABEL_STABLE, not LABEL_MIN)."""
+    import cv2
+    from types import SimpleNamespace
+
+    from models import codec
+    from models.candidates import Candidate, Decider
+    from models.train import _write_exemplars
+
+    DOUBLE = codec.FIXED_TOKENS.index("double_click")
+    wanted = "report_draft_v2.docx"
+    others = ["budget.xlsx", "notes.txt", "slides_v1.pptx", "photo_2024.png", "minutes.docx", "plan.pdf"]
+    steps, eps = [], []
+    for ep, at in enumerate([2, 4, 1]):  # where the wanted row is in each demo's list
+        names = others[:at] + [wanted] + others[at:]
+        pos = np.zeros((4, 4), np.float32)
+        pos[0] = (300 / 1280, (120 + 18 * at + 2) / 800) * 2  # 2 px into the row: at its top edge
+        steps.append(SimpleNamespace(gray=_file_list(names), scale=1.0, screen=(1280, 800), pos=pos,
+                                     episode=ep, index=3, kinds=np.array([DOUBLE, 0, 0, 0])))
+        eps.append(SimpleNamespace(path=tmp_path / f"demo{ep}", steps=[steps[-1]], meta={}))
+    out = _write_exemplars(tmp_path, eps, steps, TrainConfig(**SMALL))
+    assert all(e["row"] and e["line_centred"] and e["label_stable"] for e in out), out
+
+    d = Decider(bundle_mod.load(bundle[0]))
+    d.look = []
+    d.labels = [(cv2.imread(str(tmp_path / e["label"]), cv2.IMREAD_GRAYSCALE), e) for e in out]
+    d.lines = {e["label"]: cv2.imread(str(tmp_path / e["line_label"]), cv2.IMREAD_GRAYSCALE) for e in out if e.get("line_label")}
+    names = others[:3] + [wanted, "report_draft_v22.docx"] + others[3:]  # the look-alike matches 0.7-0.85
+    g = _file_list(names)
+
+    def click(y):
+        pos = np.zeros((4, 4), np.float32)
+        pos[0] = (300 / 1280, y / 800) * 2
+        return Candidate(np.array([out[0]["token"], 0, 0, 0]), pos, "policy")
+
+    edge = click(120 + 18 * 4 - 1)  # 1 px above the look-alike row: the wanted row's bottom edge
+    d.snap_rows(g, [edge], phase=3)
+    assert abs(edge.pos[0, 1] * 800 - (120 + 18 * 3 + 9)) <= 3  # moved onto the wanted row's line
+    assert not d.unlike(g, edge, phase=3)
+    assert d.unlike(g, click(120 + 18 * 4 + 9), phase=3)  # the look-alike
+    assert d.unlike(g, click(120 + 18 * 2 + 9), phase=3)  # the row above
