@@ -304,6 +304,7 @@ def critic_batch(gray: np.ndarray, cands: list[Candidate], slots: int, scale: fl
 LABEL_MIN = 0.7
 LABEL_BAND = 24  # logical px: the line of an exemplar a click was on (one menu entry, one list row)
 LABEL_ROW = (320, 20)  # logical px around a click on a list row: the row's whole text
+LABEL_SURE = 0.95  # the same widget drawn the same: what a dismissal must not land on (Decider.dismisses_a_step)
 LABEL_STABLE = 0.85  # the trainer marks a phase label_stable when its demos' clicks all match this well
 LINE_REACH = (480, 40)  # logical px around a click on a list row where the line it is on is looked for
 LINE_SLACK = 3  # logical px a line-centred label may sit off the line of the click it judges
@@ -481,10 +482,24 @@ class Decider:
         near = [(img, m) for img, m in self.failures if phase is None or abs(int(m["phase"]) - phase) <= 1]
         return bool(near) and label_match(gray, c.pos[0, :2], near, scale, enough=LABEL_STABLE) >= LABEL_STABLE
 
+    def dismisses_a_step(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
+        """Does the chunk start by "dismissing" at a button the demos pressed as a step of the
+        workflow, now or later (a boxed widget's label, label_stable, matched at LABEL_SURE)? Under
+        a changed layout the critic took signin's moved Sign in for a dialog's button (0.94) and
+        signed in with no user name. List rows and menu entries are left out: matched anywhere
+        along their line, their labels also fit a popup's Close (0.86-0.99)."""
+        if int(c.kinds[0]) != codec.DISMISS:
+            return False
+        steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
+                 and (phase is None or int(m["phase"]) >= phase)]
+        return bool(steps) and label_match(gray, c.pos[0, :2], steps, scale, enough=LABEL_SURE) >= LABEL_SURE
+
     def refusal(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> str | None:
-        """Why the label check refuses the chunk's first click ("unlike", "failed"), or None."""
+        """Why the label check refuses the chunk's first click ("unlike", "failed", "a step"), or None."""
         if self.unlike(gray, c, phase, scale):
             return "unlike"
+        if self.dismisses_a_step(gray, c, phase, scale):
+            return "a step"
         return "failed" if self.failed_before(gray, c, phase, scale) else None
 
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:

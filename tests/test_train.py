@@ -584,3 +584,34 @@ def test_a_list_row_clicked_at_its_edge_is_judged_and_clicked_on_its_line(bundle
     assert not d.unlike(g, edge, phase=3)
     assert d.unlike(g, click(120 + 18 * 4 + 9), phase=3)  # the look-alike
     assert d.unlike(g, click(120 + 18 * 2 + 9), phase=3)  # the row above
+
+
+def test_a_dismissal_on_a_button_the_demos_pressed_later_is_refused(bundle):
+    """Under a changed layout the critic took signin's moved Sign in for a dialog's button; a
+    dismissal there signed in with no user name. A dismissal may not land on a boxed widget the
+    demos pressed at this point of the workflow or later; a popup's own button passes."""
+    import cv2
+
+    from models import codec
+    from models.candidates import Candidate, Decider, label_strip
+    from models.dataset import exemplar_crop
+
+    d = Decider(bundle_mod.load(bundle[0]))
+    sign_in = _drawn_step(0, "Sign in", 300, 200, others=[("Close", 700, 500)])
+    crop, at, _ = exemplar_crop(sign_in.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)
+    d.labels = [(label_strip(crop, at), {"token": codec.CLICK, "phase": 4, "label_stable": True, "row": False})]
+
+    def dismiss(x, y):
+        pos = np.zeros((4, 4), np.float32)
+        pos[0] = (x / 1280, y / 800) * 2
+        return Candidate(np.array([codec.DISMISS, codec.CLICK, 0, 0]), pos, "policy:dismiss1")
+
+    assert d.dismisses_a_step(sign_in.gray, dismiss(300, 200), phase=0)
+    assert d.refusal(sign_in.gray, dismiss(300, 200), phase=0) == "a step"
+    assert not d.dismisses_a_step(sign_in.gray, dismiss(700, 500), phase=0)  # the popup's Close
+    assert not d.dismisses_a_step(sign_in.gray, dismiss(300, 200), phase=5)  # a step already done
+    click = dismiss(300, 200)
+    click.kinds[0] = codec.CLICK
+    assert not d.dismisses_a_step(sign_in.gray, click, phase=0)  # pressing it is the workflow's business
+    d.labels = [(img, dict(m, row=True)) for img, m in d.labels]
+    assert not d.dismisses_a_step(sign_in.gray, dismiss(300, 200), phase=0)  # rows fit any line of text
