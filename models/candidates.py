@@ -194,7 +194,8 @@ def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exempla
                     scales=(0.85, 1.0, 1.18), downsample: int = 2, min_score: float = 0.55,
                     sure: float = 0.9) -> list[dict]:
     """Find exemplar crops on a native grayscale frame. exemplars: [(uint8 image, meta dict with
-    "scale", "token", "phase", optionally "line_dy": where the click goes from the crop's middle)]. -> [{"x", "y", "score", "token", "phase"}] best first."""
+    "scale", "token", "phase", optionally "line_dy": where the click goes from the crop's
+    middle)]. -> [{"x", "y", "score", "token", "phase"}] best first."""
     import cv2
 
     H, W = gray.shape
@@ -213,11 +214,11 @@ def match_exemplars(gray: np.ndarray, exemplars, scale: float = 1.0, per_exempla
             if float(t.std()) < 2.0:
                 continue  # a flat patch matches anywhere
             res = np.abs(np.nan_to_num(cv2.matchTemplate(g, t, cv2.TM_CCOEFF_NORMED)))
+            dy = float(meta.get("line_dy", 0.0)) * th / img.shape[0]  # row exemplars: the line's middle
             for _ in range(per_exemplar):
                 _, v, _, (x, y) = cv2.minMaxLoc(res)
                 if v < min_score:
                     break
-                dy = float(meta.get("line_dy", 0.0)) * th / img.shape[0]  # row exemplars: the line's middle
                 best.append((float(v), (x + tw / 2) / g.shape[1], (y + th / 2 + dy) / g.shape[0]))
                 res[max(0, y - th // 2):y + th // 2 + 1, max(0, x - tw // 2):x + tw // 2 + 1] = 0
         for v, x, y in sorted(best, reverse=True)[:per_exemplar]:
@@ -326,6 +327,14 @@ def line_centre(gray: np.ndarray, xy, scale: float = 1.0) -> tuple[float, float]
     return None if off is None else (float(xy[0]), (cy + off) / H)
 
 
+def judged_at(gray: np.ndarray, xy, labels, scale: float = 1.0):
+    """Where a click is judged against `labels` [(image, meta)]: on its line's middle when they
+    were cut around one (line_centred), as the runtime clicks a row; else where it is."""
+    if any(m.get("line_centred") for _, m in labels):
+        return line_centre(gray, xy, scale) or xy
+    return xy
+
+
 def label_strip(img: np.ndarray, at, scale: float = 1.0) -> np.ndarray:
     """The band of an exemplar around the line its click was on (at: the click in its pixels):
     a box that merged a menu's entries is matched by the entry clicked, not by its neighbours."""
@@ -375,10 +384,9 @@ class Decider:
         self.bundle = bundle
         self.policy = bundle.session("policy", threads)
         self.critic = bundle.session("critic", threads)
-        self.exemplars = distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars]) if exemplars else []
         # a list row's crop leads to the middle of the line the person meant (look.line_offset)
-        self.exemplars = [(img, dict(m, line_dy=look.line_offset(img) or 0.0) if m.get("row") else m)
-                          for img, m in self.exemplars]
+        self.exemplars = [(img, dict(m, line_dy=look.line_offset(img) or 0.0) if m.get("row") else m) for img, m in
+                          distinct([(bundle.exemplar_image(e), e) for e in bundle.exemplars])] if exemplars else []
         # the label each exemplar's click was on, for `unlike` (older bundles have none: never judged)
         self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
         # label file -> the part of a row label around the click, which must match as well

@@ -34,8 +34,8 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, look, removal
-from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, label_match, label_strip, line_centre,
-                         match_exemplars, policy_candidates)
+from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, judged_at, label_match, label_strip,
+                         line_centre, match_exemplars, policy_candidates)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
@@ -932,8 +932,7 @@ def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> li
             continue
         x, y = float(s.pos[0, 0]), float(s.pos[0, 1])
         near = [(img, e) for img, e in shown if abs(int(e["phase"]) - int(s.index)) <= 1]
-        at_line = line_centre(s.gray, (x, y), s.scale) if any(e.get("line_centred") for _, e in near) else None
-        if near and label_match(s.gray, at_line or (x, y), near, s.scale) >= LABEL_MIN:
+        if near and label_match(s.gray, judged_at(s.gray, (x, y), near, s.scale), near, s.scale) >= LABEL_MIN:
             continue
         crop, at, _ = dataset.exemplar_crop(s.gray, x, y, s.scale, with_at=True)
         name = f"labels/failed-{len(out):03d}.png"
@@ -985,8 +984,7 @@ def label_stability(steps, chosen) -> dict:
                 worst[key] = 0.0  # only its own episode's exemplars: cannot tell
             continue
         xy = dataset.snap_point(dataset.widget_boxes(s.gray, s.scale), s.pos[0, :2], s.screen)
-        if any(m["line_centred"] for _, m in others):  # as the runtime clicks a row: on its line
-            xy = line_centre(s.gray, xy, s.scale) or xy
+        xy = judged_at(s.gray, xy, others, s.scale)
         worst[key] = min(worst.get(key, 1.0), label_match(s.gray, xy, others, s.scale))
     return {k: v >= LABEL_STABLE for k, v in worst.items()}
 
