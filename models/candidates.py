@@ -237,10 +237,12 @@ def exemplar_candidates(base: Candidate, matches: list[dict], phase: int | None 
     """The policy's chunk with one pointer action moved onto each exemplar match of its kind: the
     action at the match's phase (a later click of the chunk, found where it has moved to), or
     the nearest one of that kind. Exemplars move clicks, they never change what the chunk does:
-    other kinds of action come from the policy (policy:kind). Where the phase is known, each
-    also comes with the chunk's other clicks on their own steps' best matches ("exemplar:<phase>+"):
-    under a changed layout the policy's later clicks point where the widgets used to be, and the
-    critic, which judges the whole chunk, turned down a right first click for them."""
+    other kinds of action come from the policy (policy:kind). A match placed on its own step's
+    slot also comes with the chunk's other clicks on their own steps' best matches
+    ("exemplar:<phase>+"): under a changed layout the policy's later clicks point where the
+    widgets used to be, and the critic, which judges the whole chunk, turned down a right first
+    click for them. Not for a match of another step (the last one's, at slot 0): settings then
+    offered "untick Auto-save again, Apply" as a consistent chunk and the critic took it."""
     out = []
     K = len(base.kinds)
     for m in matches[:limit]:
@@ -252,7 +254,7 @@ def exemplar_candidates(base: Candidate, matches: list[dict], phase: int | None 
         kinds, pos = base.kinds.copy(), base.pos.copy()
         _place(kinds, pos, s, m)
         out.append(Candidate(kinds, _mask(kinds, pos), f"exemplar:{m['phase']}"))
-        if phase is not None:
+        if phase is not None and m["phase"] == phase + s:  # (a match of another step: the chunk is not the demos')
             filled = on_their_steps(kinds, pos, matches, phase, keep=s)
             if filled is not None:
                 out.append(Candidate(kinds, _mask(kinds, filled), f"exemplar:{m['phase']}+"))

@@ -65,6 +65,9 @@ def test_the_chunks_other_clicks_go_onto_their_own_steps_matches():
     assert ("exemplar:1+", (0.1, 0.5, 0.3)) in out  # the look-alike, judged with the rest right
     for c in exemplar_candidates(base, matches, phase=0):
         assert c.kinds.tolist() == base.kinds.tolist() and not c.pos[3].any()
+    # a match of the step before, put on slot 0, makes no consistent chunk: a single move only
+    after = {c.source for c in exemplar_candidates(base, matches, phase=1)}
+    assert "exemplar:0" in after and "exemplar:0+" not in after and "exemplar:2+" in after
     # without the phase, slots cannot be told apart: single moves only
     assert all(not c.source.endswith("+") for c in exemplar_candidates(base, matches))
 
