@@ -590,8 +590,6 @@ def test_a_dismissal_on_a_button_the_demos_pressed_later_is_refused(bundle):
     """Under a changed layout the critic took signin's moved Sign in for a dialog's button; a
     dismissal there signed in with no user name. A dismissal may not land on a boxed widget the
     demos pressed at this point of the workflow or later; a popup's own button passes."""
-    import cv2
-
     from models import codec
     from models.candidates import Candidate, Decider, label_strip
     from models.dataset import exemplar_crop
