@@ -12,7 +12,8 @@ BUNDLE/
     labels/         NNN.png: the line each exemplar's click was on (a list row: the row's text),
                     for the runtime's label check (models.candidates.Decider.unlike);
                     NNN-line.png: that row's part around the click, where both must match;
-                    failed-NNN.png: what practice clicked when it failed (Decider.failed_before)
+                    failed-NNN.png: what practice clicked when it failed (Decider.failed_before);
+                    sibling-NNN.png: a button beside a demonstrated press (Decider.dismisses_a_step)
 
 bundle.json:
     format_version   BUNDLE_FORMAT_VERSION
@@ -34,6 +35,8 @@ bundle.json:
                      match too (a menu entry over a list: the row is mostly the list)
     failure_labels   [{"label", "phase", "scale"}] (optional): the widgets failed practice rollouts
                      clicked first wrong, refused at that point of the workflow
+    sibling_labels   [{"label", "phase", "scale"}] (optional): the buttons beside a demonstrated
+                     button press (a dialog's other answers), never dismissed at that point
     look             [{"file", "scale"}] (optional): words the demos' first screens share
                      (models/look.py); the label check judges only a run whose screens draw
                      them the same (older bundles: judged by the labels instead)

@@ -116,6 +116,37 @@ def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, li
     return out
 
 
+SIBLING_REACH = 240  # logical px: how far beside a pressed button the other buttons of its row are looked for
+
+
+def sibling_buttons(gray: np.ndarray, xy, scale: float = 1.0) -> tuple:
+    """The box of the button at normalised xy and the centres of the widgets in its row, of its
+    height, within SIBLING_REACH of it: a dialog's other answers (Cancel beside Move). -> (box or
+    None, [(x, y)] normalised). Why: without the button the demos pressed, a dialog holding only
+    one of those looks like a notice with its one button, and the critic passes dismissing it."""
+    h, w = gray.shape[:2]
+    screen = (w / scale, h / scale)
+    boxes = widget_boxes(gray, scale)
+    box = box_at(boxes, xy, screen, max_size=(320, 80), largest=True)
+    if box is None:
+        return None, []
+    sw, sh = screen
+    bh = float(box[3] - box[1]) * sh
+    size = (boxes[:, 2:] - boxes[:, :2]) * np.array([sw, sh])
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    ok = ((np.abs(c[:, 1] - (box[1] + box[3]) / 2) * sh < bh / 2) & (size[:, 1] > 0.75 * bh)
+          & (size[:, 1] < 1.33 * bh + 2) & (size[:, 0] >= 16) & (size[:, 0] <= 240)
+          & ((c[:, 0] < box[0]) | (c[:, 0] > box[2]))
+          & (np.abs(c[:, 0] - (box[0] + box[2]) / 2) * sw < SIBLING_REACH))
+    out = []
+    for x, y in c[ok]:  # one point per widget: its frame and its text's contour are two boxes
+        b = box_at(boxes, (x, y), screen, largest=True)
+        p = (float(x), float(y)) if b is None else (float(b[0] + b[2]) / 2, float(b[1] + b[3]) / 2)
+        if all(np.hypot((p[0] - q[0]) * sw, (p[1] - q[1]) * sh) > 4 for q in out):
+            out.append(p)
+    return box, out
+
+
 def widget_candidates(base: Candidate, boxes: np.ndarray, screen, limit: int = 12) -> list[Candidate]:
     """The policy's chunk with its first pointer action moved onto each widget on screen (the
     widget-sized boxes, nearest the policy's guess first, at most `limit`). Under a changed layout
@@ -391,6 +422,8 @@ class Decider:
         self.labels = [(bundle.image(e["label"]), e) for e in bundle.exemplars if e.get("label")]
         # label file -> the part of a row label around the click, which must match as well
         self.lines = {e["label"]: bundle.image(e["line_label"]) for e in bundle.exemplars if e.get("line_label")}
+        # the buttons beside a pressed one in the demos (a dialog's other answers), for `dismisses_a_step`
+        self.siblings = [(bundle.image(f["label"]), f) for f in bundle.meta.get("sibling_labels", [])]
         # what practice clicked when it failed, for `failed_before`
         self.failures = [(bundle.image(f["label"]), f) for f in bundle.meta.get("failure_labels", [])]
         # words of the demos' first screens, for `familiar`
@@ -492,14 +525,18 @@ class Decider:
 
     def dismisses_a_step(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
         """Does the chunk start by "dismissing" at a button the demos pressed as a step of the
-        workflow, now or later (a boxed widget's label, label_stable, matched at LABEL_SURE)? Under
-        a changed layout the critic took signin's moved Sign in for a dialog's button (0.94) and
-        signed in with no user name. List rows and menu entries are left out: matched anywhere
-        along their line, their labels also fit a popup's Close (0.86-0.99)."""
+        workflow, now or later (a boxed widget's label, label_stable), or at one the demos saw
+        beside the button they pressed at this point (sibling_labels: Cancel beside Move), matched
+        at LABEL_SURE? A notice is something the demos never showed; a dialog they answered is a
+        question. Under a changed layout the critic took signin's moved Sign in for a dialog's
+        button (0.94) and signed in with no user name; drag_file's Move dialog without Move holds
+        Cancel alone, which looks like a notice. List rows and menu entries are left out: matched
+        anywhere along their line, their labels also fit a popup's Close (0.86-0.99)."""
         if int(c.kinds[0]) != codec.DISMISS:
             return False
         steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
                  and (phase is None or int(m["phase"]) >= phase)]
+        steps += [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
         return bool(steps) and label_match(gray, c.pos[0, :2], steps, scale, enough=LABEL_SURE) >= LABEL_SURE
 
     def refusal(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> str | None:

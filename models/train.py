@@ -34,8 +34,8 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, look, removal
-from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_TOKENS, Decider, judged_at, label_match, label_strip,
-                         line_centre, match_exemplars, policy_candidates)
+from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_SURE, LABEL_TOKENS, Decider, judged_at, label_match, label_strip,
+                         line_centre, match_exemplars, policy_candidates, sibling_buttons)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
@@ -734,6 +734,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
         meta = _bundle_meta(tmp, cfg, vocab, pcfg, ccfg, demos, parity, exemplars)
         meta["failure_labels"] = _write_failure_labels(tmp, fail_steps, exemplars)
+        meta["sibling_labels"] = _write_sibling_labels(tmp, train_eps, train_steps, cfg)
         meta["look"] = _write_look(tmp, train_eps)
         write_json_atomic(tmp / "bundle.json", meta)
         ev, threshold = _held_out(tmp, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg, progress)
@@ -938,6 +939,47 @@ def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> li
         name = f"labels/failed-{len(out):03d}.png"
         cv2.imwrite(str(folder / name), label_strip(crop, at, s.scale))
         out.append({"label": name, "phase": int(s.index), "scale": float(s.scale)})
+    return out
+
+
+def _write_sibling_labels(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> list[dict]:
+    """The buttons beside each demonstrated button press (candidates.sibling_buttons: Cancel
+    beside Move), as labels the runtime refuses to dismiss at that point of the workflow
+    (Decider.dismisses_a_step). Only the person's demonstrations, and only a widget found the
+    same (LABEL_SURE) at the same place beside the pressed button in every other demo of the
+    phase: what differs from run to run (a field's text) is no answer of a dialog."""
+    import cv2
+
+    shown = {id(s) for le in train_eps if le.meta.get("source") != "practice" for s in le.steps}
+    pressed: dict[int, list] = {}  # phase -> [(step, its button's centre, sibling centres)]
+    for s in train_steps:
+        if id(s) in shown and int(s.kinds[0]) == codec.CLICK:
+            box, sibs = sibling_buttons(s.gray, s.pos[0, :2], s.scale)
+            if box is not None:
+                pressed.setdefault(int(s.index), []).append((s, (box[:2] + box[2:]) / 2, sibs))
+    chosen = {id(s) for s in _choose_exemplars([s for s in train_steps if id(s) in shown], cfg)}
+    out, kept = [], []
+    for phase, group in sorted(pressed.items()):
+        for s, centre, sibs in group:
+            if id(s) not in chosen:
+                continue
+            for xy in sibs:
+                crop, at, boxed = dataset.exemplar_crop(s.gray, xy[0], xy[1], s.scale, with_at=True)
+                lab, meta = label_strip(crop, at, s.scale), {"phase": phase, "scale": float(s.scale)}
+                if not boxed or float(lab.std()) < 2.0:
+                    continue
+                same = [(img, m) for img, m in kept if m["phase"] == phase]
+                if same and label_match(s.gray, xy, same, s.scale, enough=LABEL_SURE) >= LABEL_SURE:
+                    continue  # another demo's copy of it is kept already
+                d = (np.asarray(xy) - centre) * s.gray.shape[::-1] / s.scale  # logical px from the pressed button
+                others = [(o, c) for o, c, _ in group if o.episode != s.episode]
+                if not others or any(label_match(o.gray, c + d * o.scale / np.array(o.gray.shape[::-1]), [(lab, meta)],
+                                                 o.scale, enough=LABEL_SURE) < LABEL_SURE for o, c in others):
+                    continue
+                name = f"labels/sibling-{len(out):03d}.png"
+                cv2.imwrite(str(folder / name), lab)
+                kept.append((lab, meta))
+                out.append({"label": name, **meta})
     return out
 
 

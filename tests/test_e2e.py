@@ -65,6 +65,14 @@ def test_impossible_task_abstains_without_a_wrong_action(bundle, tmp_path):
     assert "abstained" in r["end"], r
 
 
+def test_the_bundle_keeps_the_button_beside_the_demonstrated_sign_in(bundle):
+    """Sign up beside Sign in, the same in every demo: with Sign in removed it is what a
+    dismissal must not press (models.candidates.Decider.dismisses_a_step)."""
+    meta = json.loads((bundle / "bundle.json").read_text())
+    # Sign in is the fifth action (user field, type, tab, type)
+    assert 4 in {m["phase"] for m in meta["sibling_labels"]}, meta["sibling_labels"]
+
+
 def test_dry_run_sends_no_input(bundle, tmp_path, virtual_display):
     """The recorder listens on the task's display during the dry run: it must see no event at
     all, and the pointer must not move."""

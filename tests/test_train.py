@@ -613,3 +613,41 @@ def test_a_dismissal_on_a_button_the_demos_pressed_later_is_refused(bundle):
     assert not d.dismisses_a_step(sign_in.gray, click, phase=0)  # pressing it is the workflow's business
     d.labels = [(img, dict(m, row=True)) for img, m in d.labels]
     assert not d.dismisses_a_step(sign_in.gray, dismiss(300, 200), phase=0)  # rows fit any line of text
+
+
+def test_a_dismissal_on_a_button_beside_a_demonstrated_press_is_refused(tmp_path, bundle):
+    """drag_file's Move dialog without Move holds Cancel alone and looks like a notice. The trainer
+    keeps the buttons the demos saw beside the one they pressed (in every demo, at the same
+    place); a dismissal there is refused at that point of the workflow, a popup's Close is not."""
+    import cv2
+    from types import SimpleNamespace
+
+    from models import codec
+    from models.candidates import Candidate, Decider, sibling_buttons
+    from models.train import TrainConfig, _write_sibling_labels
+
+    (tmp_path / "labels").mkdir()
+    steps = [_drawn_step(e, "Move", 300 + 7 * e, 200, others=[("Cancel", 400 + 7 * e, 200)]) for e in range(3)]
+    box, sibs = sibling_buttons(steps[0].gray, steps[0].pos[0, :2])
+    assert box is not None and len(sibs) == 1 and abs(sibs[0][0] * 1280 - 400) < 3 and abs(sibs[0][1] * 800 - 200) < 3
+    eps = [SimpleNamespace(meta={"source": "demo"}, steps=[s]) for s in steps]
+    out = _write_sibling_labels(tmp_path, eps, steps, TrainConfig())
+    assert [m["phase"] for m in out] == [2]  # one Cancel, not one per demo
+    # only the person's demos count, and a button missing from another demo is no answer of the dialog
+    assert _write_sibling_labels(tmp_path, [SimpleNamespace(meta={"source": "practice"}, steps=steps)], steps,
+                                 TrainConfig()) == []
+    odd = [*steps[:2], _drawn_step(2, "Move", 300, 200, others=[("Delete", 400, 200)])]
+    assert _write_sibling_labels(tmp_path, [SimpleNamespace(meta={}, steps=[s]) for s in odd], odd, TrainConfig()) == []
+
+    d = Decider(bundle_mod.load(bundle[0]))
+    d.labels, d.siblings = [], [(cv2.imread(str(tmp_path / m["label"]), cv2.IMREAD_GRAYSCALE), m) for m in out]
+    alone = _drawn_step(9, "Cancel", 350, 220, others=[("Close", 700, 500)])  # Move removed
+
+    def dismiss(x, y):
+        pos = np.zeros((4, 4), np.float32)
+        pos[0] = (x / 1280, y / 800) * 2
+        return Candidate(np.array([codec.DISMISS, codec.DONE, 0, 0]), pos, "policy:dismiss1")
+
+    assert d.refusal(alone.gray, dismiss(350, 220), phase=2) == "a step"
+    assert not d.dismisses_a_step(alone.gray, dismiss(700, 500), phase=2)  # a popup's Close
+    assert not d.dismisses_a_step(alone.gray, dismiss(350, 220), phase=0)  # not at this point of the workflow
