@@ -123,7 +123,9 @@ class Agent:
         """Critic score, on the current screen, of the rest of a chunk being executed.
 
         The critic only ever saw whole chunks (padded with `done` at the end of a workflow),
-        so the rest is completed with what the policy now proposes after it, not with `done`."""
+        so the rest is completed with what the policy now proposes after it, not with `done`;
+        where the rest ends the workflow as a demonstration did, with `done` as well, and the
+        better of the two counts (as cut_at_end offers it when deciding)."""
         if not self.use_critic:
             return 1.0
         K = self.bundle.chunk_size
@@ -135,10 +137,14 @@ class Agent:
         tokens = [self.token_of(a) for a in rest]
         tokens = [codec.DONE if t == self.vocab.start else t for t in tokens]
         kinds, pos = codec.encode_chunk(tokens, [codec.action_pos(a) for a in rest], K)
+        cands = [Candidate(kinds, pos, "recheck")]
         if codec.DONE not in tokens:  # nothing follows `done`: it stays padded with `done`
+            lo, hi = self.bundle.meta.get("workflow_actions") or (0, -1)
+            if lo <= len(done_tokens) + len(rest) <= hi:
+                cands.append(Candidate(kinds.copy(), pos.copy(), "recheck:end"))
             kinds[len(rest):] = greedy.kinds[len(rest):]
             pos[len(rest):] = greedy.pos[len(rest):]
-        (c,) = self.decider.score(image, gray, history, [Candidate(kinds, pos, "recheck")], self.pixel_scale)
+        c = max(self.decider.score(image, gray, history, cands, self.pixel_scale), key=lambda c: c.score)
         if self.decider.refusal(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable(gray):
             return 0.0  # a menu entry the chunk was chosen for before the menu was drawn
         return c.score

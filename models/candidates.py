@@ -268,7 +268,12 @@ def exemplar_candidates(base: Candidate, matches: list[dict], phase: int | None 
     """The policy's chunk with one pointer action moved onto each exemplar match of its kind: the
     action at the match's phase (a later click of the chunk, found where it has moved to), or
     the nearest one of that kind. Exemplars move clicks, they never change what the chunk does:
-    other kinds of action come from the policy (policy:kind)."""
+    other kinds of action come from the policy (policy:kind). A match placed on its own step's
+    slot also comes with the chunk's other clicks on their own steps' best matches
+    ("exemplar:<phase>+"): under a changed layout the policy's later clicks point where the
+    widgets used to be, and the critic, which judges the whole chunk, turned down a right first
+    click for them. Not for a match of another step (the last one's, at slot 0): settings then
+    offered "untick Auto-save again, Apply" as a consistent chunk and the critic took it."""
     out = []
     K = len(base.kinds)
     for m in matches[:limit]:
@@ -278,10 +283,50 @@ def exemplar_candidates(base: Candidate, matches: list[dict], phase: int | None 
             continue
         s = min(slots, key=lambda k: abs(k - want))
         kinds, pos = base.kinds.copy(), base.pos.copy()
-        pos[s, :2] = (m["x"], m["y"])
-        if kinds[s] != codec.DRAG:  # a drag keeps its drop point
-            pos[s, 2:] = pos[s, :2]
+        _place(kinds, pos, s, m)
         out.append(Candidate(kinds, _mask(kinds, pos), f"exemplar:{m['phase']}"))
+        if phase is not None and m["phase"] == phase + s:  # (a match of another step: the chunk is not the demos')
+            filled = on_their_steps(kinds, pos, matches, phase, keep=s)
+            if filled is not None:
+                out.append(Candidate(kinds, _mask(kinds, filled), f"exemplar:{m['phase']}+"))
+    return out
+
+
+def _place(kinds, pos, k: int, m: dict) -> None:
+    """Slot k's pointer onto match m (a drag keeps its drop point)."""
+    pos[k, :2] = (m["x"], m["y"])
+    if kinds[k] != codec.DRAG:
+        pos[k, 2:] = pos[k, :2]
+
+
+def on_their_steps(kinds, pos, matches: list[dict], phase: int, keep: int) -> np.ndarray | None:
+    """pos with each click of the chunk but slot `keep` on the best exemplar match of its own step
+    (slot k is step phase + k), or None if none of them matched."""
+    best = {}
+    for m in matches:  # best first
+        best.setdefault((int(m["phase"]), int(m["token"])), m)
+    out, moved = pos.copy(), False
+    for k in range(len(kinds)):
+        m = best.get((phase + k, int(kinds[k])))
+        if k != keep and int(kinds[k]) in LABEL_TOKENS and m is not None:
+            _place(kinds, out, k, m)
+            moved = True
+    return out if moved else None
+
+
+def cut_at_end(c: Candidate, phase: int, ends) -> list[Candidate]:
+    """The chunk cut short with `done` at each slot where the workflow would be as long as a
+    demonstration's (ends: [fewest, most] workflow actions; a dismissal is no step): under a
+    changed screen the policy's kinds after the last step are guesses (signin's Sign in then
+    another click), and the critic learnt that the demonstrated chunk ends there."""
+    lo, hi = ends
+    out = []
+    for j in range(1, len(c.kinds)):
+        steps = phase + int((c.kinds[:j] != codec.DISMISS).sum())
+        if lo <= steps <= hi and codec.DONE not in c.kinds[:j + 1]:
+            kinds, pos = c.kinds.copy(), c.pos.copy()
+            kinds[j:], pos[j:] = codec.DONE, 0
+            out.append(Candidate(kinds, pos, f"{c.source}:end"))
     return out
 
 
@@ -461,7 +506,8 @@ class Decider:
                    proposed: list[Candidate] | None = None, widgets: int = 12) -> list[Candidate]:
         """The policy's candidates (`proposed`, if the caller has run the policy already), then
         exemplar matches, snapped to widgets, repeats dropped, at most n; then dismissals at the
-        buttons near a proposed one, and the policy's chunk on each of `widgets` widgets."""
+        buttons near a proposed one, and the policy's chunk on each of `widgets` widgets; and each
+        of them cut short where the demonstrations ended (cut_at_end)."""
         cands = [Candidate(c.kinds.copy(), c.pos.copy(), c.source) for c in proposed] if proposed else \
             self.propose(image, cursor, prev_actions)[0]
         if use_exemplars and self.exemplars:
@@ -475,7 +521,9 @@ class Decider:
         snap_candidates(spread, boxes, screen)
         cands = cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread
         self.snap_rows(gray, cands, phase, scale)
-        return unique(cands)[:n + 4 + widgets]
+        cands = unique(cands)[:n + 4 + widgets]
+        ends = self.bundle.meta.get("workflow_actions")
+        return cands + [e for c in cands for e in cut_at_end(c, phase, ends)] if ends and phase is not None else cands
 
     def snap_rows(self, gray: np.ndarray, cands: list[Candidate], phase: int | None, scale: float = 1.0) -> None:
         """Move a first click onto the middle of its line of text where the demos clicked list rows

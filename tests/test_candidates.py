@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from models import codec
-from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, exemplar_candidates, label_match, label_strip,
-                               match_exemplars, unique)
+from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, cut_at_end, exemplar_candidates, label_match,
+                               label_strip, match_exemplars, unique)
 
 CLICK = codec.FIXED_TOKENS.index("click")
 
@@ -49,6 +49,42 @@ def test_exemplar_moves_the_click_of_its_phase_and_keeps_the_kinds():
     # a match whose kind the chunk does not have near that phase proposes nothing
     assert exemplar_candidates(base, [dict(match, phase=1)], phase=1) == []
     assert exemplar_candidates(_chunk([typ, t, t, t], np.zeros((4, 4))), [match], phase=3) == []
+
+
+def test_the_chunks_other_clicks_go_onto_their_own_steps_matches():
+    """Under a changed layout the policy's later clicks point where the widgets used to be: each
+    match also comes with the chunk's other clicks on the best match of their own step."""
+    base = _chunk([CLICK, CLICK, CLICK, codec.DONE], [[0.9, 0.9, 0.9, 0.9]] * 3 + [[0] * 4])
+    matches = [{"x": 0.1, "y": 0.1, "score": 0.99, "token": CLICK, "phase": 0},
+               {"x": 0.3, "y": 0.3, "score": 0.95, "token": CLICK, "phase": 2},
+               {"x": 0.2, "y": 0.2, "score": 0.9, "token": CLICK, "phase": 1},
+               {"x": 0.5, "y": 0.5, "score": 0.8, "token": CLICK, "phase": 1}]  # a look-alike of step 1
+    out = {(c.source, tuple(round(float(v), 2) for v in c.pos[:3, 0])) for c in exemplar_candidates(base, matches, phase=0)}
+    assert ("exemplar:0", (0.1, 0.9, 0.9)) in out  # the single move stays
+    assert ("exemplar:0+", (0.1, 0.2, 0.3)) in out  # the others on their steps' best matches
+    assert ("exemplar:1+", (0.1, 0.5, 0.3)) in out  # the look-alike, judged with the rest right
+    for c in exemplar_candidates(base, matches, phase=0):
+        assert c.kinds.tolist() == base.kinds.tolist() and not c.pos[3].any()
+    # a match of the step before, put on slot 0, makes no consistent chunk: a single move only
+    after = {c.source for c in exemplar_candidates(base, matches, phase=1)}
+    assert "exemplar:0" in after and "exemplar:0+" not in after and "exemplar:2+" in after
+    # without the phase, slots cannot be told apart: single moves only
+    assert all(not c.source.endswith("+") for c in exemplar_candidates(base, matches))
+
+
+def test_a_chunk_is_also_offered_cut_short_where_the_demos_ended():
+    typ = max(codec.POINTER_TOKENS) + 1  # any two non-pointer tokens (typing, a key)
+    key = typ + 1
+    c = _chunk([key, typ, CLICK, CLICK], [[0] * 4, [0] * 4, [0.4, 0.3, 0.4, 0.3], [0.2, 0.4, 0.2, 0.4]])
+    (cut,) = cut_at_end(c, phase=2, ends=(5, 6))  # steps 2, 3, 4 done: the demos took 5 or 6
+    assert cut.kinds.tolist() == [key, typ, CLICK, codec.DONE] and np.allclose(cut.pos[2], c.pos[2])
+    assert not cut.pos[3].any() and cut.source == "policy:end"
+    assert cut_at_end(c, phase=0, ends=(5, 6)) == []  # the chunk cannot reach the end
+    # a dismissal is no step of the workflow
+    d = _chunk([codec.DISMISS, typ, CLICK, CLICK], [[0.5, 0.5, 0.5, 0.5], [0] * 4, [0.4, 0.3, 0.4, 0.3], [0] * 4])
+    assert [x.kinds.tolist() for x in cut_at_end(d, phase=3, ends=(5, 5))] == [[codec.DISMISS, typ, CLICK, codec.DONE]]
+    # a chunk that already ends is not cut again
+    assert cut_at_end(_chunk([CLICK, codec.DONE, codec.DONE, codec.DONE], np.zeros((4, 4))), phase=4, ends=(5, 6)) == []
 
 
 def test_drag_keeps_its_drop_point():

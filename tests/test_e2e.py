@@ -134,6 +134,35 @@ def test_a_rechecked_done_is_the_whole_chunk_of_done(bundle):
     assert agent.recheck(frame, [{"kind": "done"}], (0.5, 0.5), done) == pytest.approx(c.score, abs=1e-6)
 
 
+def test_a_rest_that_ends_the_workflow_is_also_judged_ended(bundle):
+    """Mid-chunk, a rest that ends the workflow where the demos did is judged completed with
+    `done` as well as with the policy's next guesses, and the better of the two counts."""
+    import cv2
+    import numpy as np
+
+    from agent.decide import Agent
+    from models import codec
+    from models.candidates import Candidate
+    from recorder.episode import Episode, decision_frame
+
+    ep = Episode.load(bundle.parent / "demos" / f"{TASK}-{DEMO_SEEDS[0]}")
+    agent = Agent.load(bundle)
+    steps = [a for a in ep.actions if agent.vocab.token(a) is not None]
+    last = steps[-1]  # Sign in: the rest of a chunk whose earlier actions ran
+    frame = cv2.imread(str(ep.frame_path(decision_frame(last))))
+    done = [agent.token_of(a) for a in steps[:-1]]
+    rgb = codec.to_rgb(frame, "BGR")
+    image, gray, history = codec.preprocess(rgb), codec.to_gray(rgb), agent.history(done)
+    K = agent.bundle.chunk_size
+    kinds, pos = codec.encode_chunk([agent.token_of(last)], [codec.action_pos(last)], K)
+    (greedy, *_), _ = agent.decider.propose(image, (0.5, 0.5), history)
+    guessed = Candidate(kinds.copy(), pos.copy(), "test")
+    guessed.kinds[1:], guessed.pos[1:] = greedy.kinds[1:], greedy.pos[1:]
+    ended = Candidate(kinds, pos, "test")
+    a, b = agent.decider.score(image, gray, history, [guessed, ended], 1.0)
+    assert agent.recheck(frame, [last], (0.5, 0.5), done) == pytest.approx(max(a.score, b.score), abs=1e-5)
+
+
 def test_diagnose_writes_a_report_per_run_on_diagnosis_seeds(bundle, tmp_path, no_leaks):
     from pathlib import Path
 
