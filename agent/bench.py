@@ -366,4 +366,38 @@ def table(results: list[dict], cfg: BenchConfig) -> str:
             if s:
                 lines.append(f"| {m} | {c} | {s['n']} | {s['success']:.2f} | {s['wrong']:.2f} | {s['abstain']:.2f} "
                              f"| {s['steps']:.1f} | {s['seconds']:.1f} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", "Targets (issue 6), from the same runs:", ""] + [f"- {t}" for t in targets(results)]) + "\n"
+
+
+def targets(results: list[dict]) -> list[str]:
+    """The claim's numbers, each with whether it is met: D >= 95 % under each UI change and above
+    A and B there; F's failure rate under UI changes (every change but none) at most a quarter of
+    E's, counted both as runs that did not succeed and as runs with a wrong action; D on the
+    impossible task abstaining in >= 95 % of runs with no wrong action."""
+    by = defaultdict(list)
+    for r in results:
+        by[(r["method"], r["change"])].append(r)
+    changes = [c for c in CHANGES if by.get(("D", c))]
+    out = []
+    if changes:
+        rate = {(m, c): summarise(by[(m, c)])["success"] for m in "ABD" for c in changes if by.get((m, c))}
+        low = [f"{c} {rate['D', c]:.2f}" for c in changes if c != "none" and rate["D", c] < 0.95]
+        out.append("D >= 0.95 under each UI change: " + ("met" if not low else "not met (" + ", ".join(low) + ")"))
+        behind = [c for c in changes if c != "none" and any(rate.get((m, c), -1) >= rate["D", c] for m in "AB")]
+        out.append("D above A and B under each UI change: " + ("met" if not behind else "not under " + ", ".join(behind)))
+    e = [r for c in CHANGES if c != "none" for r in by.get(("E", c), [])]
+    f = [r for c in CHANGES if c != "none" for r in by.get(("F", c), [])]
+    if e and f:
+        for what, bad in (("runs that did not succeed", lambda r: r["outcome"] != "success"),
+                          ("runs with a wrong action", lambda r: bool(r.get("wrong_action")))):
+            ne, nf = sum(map(bad, e)), sum(map(bad, f))
+            ratio = nf / len(f) / (ne / len(e)) if ne else float("inf") if nf else 0.0
+            out.append(f"F/E failure ratio under UI changes, {what}: F {nf}/{len(f)}, E {ne}/{len(e)}, ratio "
+                       f"{ratio:.2f} ({'met' if ratio <= 0.25 else 'not met'}: at most 0.25)")
+    imp = by.get(("D", "impossible"), [])
+    if imp:
+        ab, wrong = sum(bool(r.get("abstained")) for r in imp), sum(bool(r.get("wrong_action")) for r in imp)
+        ok = ab >= 0.95 * len(imp) and not wrong
+        out.append(f"impossible task: D abstained in {ab} of {len(imp)} runs, {wrong} with a wrong action "
+                   f"({'met' if ok else 'not met'})")
+    return out
