@@ -147,6 +147,19 @@ def sibling_buttons(gray: np.ndarray, xy, scale: float = 1.0) -> tuple:
     return box, out
 
 
+def acting(cands: list[Candidate]) -> Candidate:
+    """The chunk exemplar matches and widgets are placed into: the policy's, or where it points
+    nowhere (it holds the workflow done, or types next) its runner-up first kind's. Settings under
+    layout: after Apply the policy said `done` (0.61), and OK in the dialog was in no candidate
+    at all, as exemplars only move the clicks of a chunk that has one."""
+    def points(c):
+        return any(int(k) in codec.POINTER_TOKENS and int(k) != codec.DISMISS for k in c.kinds)
+
+    if points(cands[0]):
+        return cands[0]
+    return next((c for c in cands if c.source == "policy:kind" and points(c)), cands[0])
+
+
 def widget_candidates(base: Candidate, boxes: np.ndarray, screen, limit: int = 12) -> list[Candidate]:
     """The policy's chunk with its first pointer action moved onto each widget on screen (the
     widget-sized boxes, nearest the policy's guess first, at most `limit`). Under a changed layout
@@ -505,19 +518,20 @@ class Decider:
                    phase: int | None = None, n: int = 16, use_exemplars: bool = True,
                    proposed: list[Candidate] | None = None, widgets: int = 12) -> list[Candidate]:
         """The policy's candidates (`proposed`, if the caller has run the policy already), then
-        exemplar matches, snapped to widgets, repeats dropped, at most n; then dismissals at the
+        exemplar matches (placed into the `acting` chunk), snapped to widgets, repeats dropped, at most n; then dismissals at the
         buttons near a proposed one, and the policy's chunk on each of `widgets` widgets; and each
         of them cut short where the demonstrations ended (cut_at_end)."""
         cands = [Candidate(c.kinds.copy(), c.pos.copy(), c.source) for c in proposed] if proposed else \
             self.propose(image, cursor, prev_actions)[0]
+        base = acting(cands)
         if use_exemplars and self.exemplars:
             matches = match_exemplars(gray, self.exemplars_for(phase), scale)
-            cands += exemplar_candidates(cands[0], matches, phase, limit=2 * n)
+            cands += exemplar_candidates(base, matches, phase, limit=2 * n)
         h, w = gray.shape
         boxes, screen = widget_boxes(gray, scale), (w / scale, h / scale)
         snap_candidates(cands, boxes, screen)
         cands = unique(cands)
-        spread = widget_candidates(cands[0], boxes, screen, widgets)
+        spread = widget_candidates(base, boxes, screen, widgets)
         snap_candidates(spread, boxes, screen)
         cands = cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread
         self.snap_rows(gray, cands, phase, scale)

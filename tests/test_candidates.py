@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from models import codec
-from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, cut_at_end, exemplar_candidates, label_match,
+from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, acting, cut_at_end, exemplar_candidates, label_match,
                                label_strip, match_exemplars, unique)
 
 CLICK = codec.FIXED_TOKENS.index("click")
@@ -85,6 +85,22 @@ def test_a_chunk_is_also_offered_cut_short_where_the_demos_ended():
     assert [x.kinds.tolist() for x in cut_at_end(d, phase=3, ends=(5, 5))] == [[codec.DISMISS, typ, CLICK, codec.DONE]]
     # a chunk that already ends is not cut again
     assert cut_at_end(_chunk([CLICK, codec.DONE, codec.DONE, codec.DONE], np.zeros((4, 4))), phase=4, ends=(5, 6)) == []
+
+
+def test_where_the_policy_points_nowhere_its_runner_up_kind_takes_the_exemplars():
+    """Settings under layout: after Apply the policy said `done`, and OK in the dialog was in no
+    candidate, as exemplars only move the clicks of a chunk that has one."""
+    done = _chunk([codec.DONE] * 4, np.zeros((4, 4)))
+    runner_up = Candidate(np.array([CLICK] + [codec.DONE] * 3), np.array([[0.2, 0.4, 0.2, 0.4]] + [[0] * 4] * 3,
+                                                                            np.float32), "policy:kind")
+    dismiss = Candidate(np.array([codec.DISMISS] + [codec.DONE] * 3), runner_up.pos.copy(), "policy:dismiss1")
+    assert acting([done, dismiss, runner_up]) is runner_up
+    assert acting([done, dismiss]) is done  # nothing else to place a click into
+    assert acting([runner_up, done]) is runner_up
+    ok = {"x": 0.3, "y": 0.27, "score": 0.97, "token": CLICK, "phase": 3}
+    assert exemplar_candidates(done, [ok], phase=3) == []
+    (c,) = exemplar_candidates(acting([done, runner_up]), [ok], phase=3)
+    assert c.kinds.tolist() == runner_up.kinds.tolist() and np.allclose(c.pos[0], [0.3, 0.27, 0.3, 0.27])
 
 
 def test_drag_keeps_its_drop_point():
