@@ -31,6 +31,7 @@ class RunResult:
 MAX_DISMISSALS = 3  # dialogs dismissed in a row before the agent gives up and asks a person
 MAX_REPEATS = 2  # times the same chunk may be chosen again, cut short each time, before giving up
 MAX_SCROLLS = 12  # further scrolls, one click each, in search of a candidate worth taking
+CLICKS = ("click", "double_click", "right_click")  # one of these that changed nothing did not happen
 NOTHING = 5e-6  # share of changed pixels under which an action changed nothing (a click that hit
 # nothing changes 0; a ticked checkbox 2e-5, a click into a field 5e-4: measured, docs/benchmarks.md)
 
@@ -50,6 +51,9 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
     cut_short, repeats = None, 0  # the last chunk, if a re-plan cut it short; how often in a row
     last_change = None  # share of the screen the last action changed
     scrolled_on, turned = 0, False  # scroll_on's scrolls since the last step of the workflow; turned back?
+    # clicks that changed nothing, [(steps done then, x, y)]: export_menu re-clicked its open Export
+    # cascade, counted it as a step and then held the workflow done
+    futile: list[tuple[int, float, float]] = []
 
     def finish(status, reason):
         res.status, res.reason, res.seconds = status, reason, time.monotonic() - t_start
@@ -64,7 +68,8 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
             if why:
                 return finish("limit", why)
             t0 = time.perf_counter()
-            decision = agent.decide(frame, cursor, done, skip=skip_first)
+            decision = agent.decide(frame, cursor, done, skip=skip_first,
+                                    avoid=[(x, y) for n, x, y in futile if n == len(done)])
             res.decisions += 1
             timings = dict(decision.timings, decide=time.perf_counter() - t0)
             if decision.chosen is None and scrolled_on < MAX_SCROLLS:
@@ -142,20 +147,28 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 executor.execute(action)
                 res.steps += 1
                 res.executed.append(action)
+                cursor = _cursor(executor, screen, cursor)
+                frame, _ = screen.settle(stop=stop)
+                last_change = changed_share(before, frame)
+                did_nothing = action["kind"] in CLICKS and not action.get("dismiss") and last_change < NOTHING
                 if action.get("dismiss"):
                     dismissals += 1  # not a step of the workflow: the models' history stays as it was
                 elif action.get("again"):
                     pass  # a scroll repeated: the demos scrolled once, however far, and so does the history
+                elif did_nothing:  # no step either, and not to be made again at this point
+                    futile.append((len(done), action["x"], action["y"]))
                 else:
                     dismissals = scrolled_on = 0
                     turned = False
                     done.append(agent.token_of(action))
-                cursor = _cursor(executor, screen, cursor)
-                frame, _ = screen.settle(stop=stop)
-                last_change = changed_share(before, frame)
                 ended = watch() if watch is not None else None
                 if ended:
                     return finish("app", ended)
+                if did_nothing:
+                    res.replans += 1
+                    notify(f"  re-planning: {describe(action, executor.size)} changed nothing on the screen")
+                    cut_short = chunk  # the rest of the chunk counted on it
+                    break
                 if action.get("dismiss"):
                     break  # decide afresh on what the dialog covered
     except SafetyStop as e:

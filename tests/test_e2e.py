@@ -111,6 +111,28 @@ def test_practice_rollouts_are_labelled_episodes(bundle, tmp_path, no_leaks):
             assert isinstance(ep.meta.get("failed_at_action"), int)
 
 
+def test_a_click_that_changed_nothing_is_not_chosen_again(bundle):
+    """The runner tells the agent where a click of this run changed nothing at this point of the
+    workflow; a chunk starting there scores 0, and the next best is taken."""
+    import cv2
+
+    from agent.decide import Agent
+    from recorder.episode import Episode
+
+    ep = Episode.load(bundle.parent / "demos" / f"{TASK}-{DEMO_SEEDS[0]}")
+    frame = cv2.imread(str(ep.frame_path(min(ep.frames, key=ep.frames.get))))  # the first screen
+    agent = Agent.load(bundle)
+    first = agent.decide(frame, (0.5, 0.5), [])
+    a = first.chosen[0]
+    assert a["kind"] == "click", first.chosen  # signin starts by clicking the user name field
+    again = agent.decide(frame, (0.5, 0.5), [], avoid=[(a["x"], a["y"])])
+    for c in again.candidates:
+        b = c["actions"][0]
+        if b["kind"] == "click" and abs(b["x"] - a["x"]) * 1280 < 6 and abs(b["y"] - a["y"]) * 800 < 6:
+            assert c["score"] == 0.0 and c["source"].endswith(":did nothing"), c
+    assert again.chosen is None or again.chosen[0] != a, again.chosen
+
+
 def test_a_rechecked_done_is_the_whole_chunk_of_done(bundle):
     """In the middle of a chunk the runtime asks the critic about the rest; a rest of `done` is
     scored as the chunk of `done` the critic learned on final screens, not with the policy's

@@ -162,11 +162,13 @@ class _Scripted:
 
     def __init__(self, plan, recheck=lambda rest: 1.0):
         self.plan, self.seen, self.rechecked, self._recheck = plan, [], [], recheck
+        self.avoided = []
 
-    def decide(self, frame, cursor, done, skip=0):
+    def decide(self, frame, cursor, done, skip=0, avoid=()):
         from agent.decide import Decision
 
         self.seen.append(list(done))
+        self.avoided.append(list(avoid))
         chunk = self.plan(len(self.seen))
         if chunk is None:
             return Decision(None, 0.0, [], note="abstained: nothing scores over the threshold")
@@ -230,9 +232,20 @@ BLANK = {"kind": "click", "x": 0.97, "y": 0.6}  # nothing there
 def test_done_right_after_a_click_that_changed_nothing_is_not_believed(no_leaks, tmp_path):
     # the impossible task: a click where the target was hits nothing; `done` after it would
     # claim a workflow that did not happen
-    _, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [BLANK, {"kind": "done"}]), tmp_path)
+    _, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [BLANK] if n == 1 else [{"kind": "done"}]), tmp_path)
     assert outcome is None and res.executed == [BLANK]
     assert res.status == "abstain" and "changed nothing" in res.reason and res.abstain_image, res
+
+
+@pytest.mark.x11
+def test_a_click_that_changed_nothing_is_no_step_and_is_not_made_again(no_leaks, tmp_path):
+    # export_menu re-clicked its open Export cascade (nothing changed), counted it as a step and
+    # then held the workflow done: the click is left out of the history, the rest of its chunk
+    # is dropped, and the next decision is told where it was so as not to make it again
+    typed = {"kind": "type", "text": "never typed"}
+    agent, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [BLANK, typed] if n == 1 else None), tmp_path)
+    assert res.executed == [BLANK] and res.replans == 1 and res.status == "abstain", res
+    assert agent.seen == [[], []] and agent.avoided == [[], [(BLANK["x"], BLANK["y"])]]
 
 
 @pytest.mark.x11

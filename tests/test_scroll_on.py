@@ -42,7 +42,7 @@ class _Picker:
         x, y, w, h = self.s.targets()[name]
         return (x + w / 2) / self.s.screen[0], (y + h / 2) / self.s.screen[1]
 
-    def decide(self, frame, cursor, done, skip=0):
+    def decide(self, frame, cursor, done, skip=0, avoid=()):
         from agent.decide import Decision
 
         self.seen.append(list(done))
