@@ -96,10 +96,9 @@ class Agent:
         if not done_tokens or self.first_gray is None:  # a run's first screen: its theme holds for the run
             self.first_gray, self.readable = gray, None
         cands = self.decider.decide(rgb, cursor, self.history(done_tokens), scale=self.pixel_scale,
-                                   phase=len(done_tokens), n=self.n, readable=self.labels_readable, gray=gray)
+                                   phase=len(done_tokens), n=self.n, readable=self.labels_readable, gray=gray,
+                                   avoid=avoid)
         t1 = time.perf_counter()
-        if avoid:
-            cands = self._refuse_futile(cands, avoid, gray.shape)
         listed = [{"actions": self._actions(c), "score": c.score, "source": c.source} for c in cands]
         timings = {"policy+critic": t1 - t0}
         pick = min(skip, len(listed) - 1)
@@ -112,19 +111,6 @@ class Agent:
                             f"abstained: the best candidate scores {score:.2f}, under the bundle's "
                             f"threshold {self.threshold:.2f}")
         return Decision(best["actions"], best["score"], listed, timings)
-
-    def _refuse_futile(self, cands: list[Candidate], avoid, shape, tol_px: float = 12.0) -> list[Candidate]:
-        """Score 0 for a chunk whose first action clicks within tol_px logical pixels of a click that
-        changed nothing, best first again: the policy, whose history did not move, proposes it
-        again, and doing it again would not help."""
-        h, w = shape[:2]
-        sw, sh = w / self.pixel_scale, h / self.pixel_scale
-        for c in cands:
-            k0 = int(c.kinds[0])
-            if k0 in codec.POINTER_TOKENS and k0 != codec.DISMISS and any(
-                    np.hypot((c.pos[0, 0] - x) * sw, (c.pos[0, 1] - y) * sh) <= tol_px for x, y in avoid):
-                c.score, c.source = 0.0, f"{c.source}:did nothing"
-        return sorted(cands, key=lambda c: -c.score)
 
     def _explore(self, listed: list[dict], timings: dict) -> Decision:
         """Sample a candidate with p ~ score^(1/T): practice must make the mistakes the critic

@@ -160,6 +160,19 @@ def acting(cands: list[Candidate]) -> Candidate:
     return next((c for c in cands if c.source == "policy:kind" and points(c)), cands[0])
 
 
+def did_nothing(cands: list[Candidate], avoid, screen, tol_px: float = 12.0) -> None:
+    """Score 0 for each chunk whose first action clicks within tol_px logical pixels of a point in
+    `avoid`, where a click of this run changed nothing at this point of the workflow: the policy,
+    whose history did not move, proposes it again, and doing it again would not help. A
+    dismissal there is left to the runner's count of dismissals."""
+    sw, sh = screen
+    for c in cands:
+        k0 = int(c.kinds[0])
+        if k0 in codec.POINTER_TOKENS and k0 != codec.DISMISS and any(
+                np.hypot((c.pos[0, 0] - x) * sw, (c.pos[0, 1] - y) * sh) <= tol_px for x, y in avoid):
+            c.score, c.source = 0.0, f"{c.source}:did nothing"
+
+
 def widget_candidates(base: Candidate, boxes: np.ndarray, screen, limit: int = 12) -> list[Candidate]:
     """The policy's chunk with its first pointer action moved onto each widget on screen (the
     widget-sized boxes, nearest the policy's guess first, at most `limit`). Under a changed layout
@@ -630,8 +643,12 @@ class Decider:
         return False
 
     def decide(self, frame_rgb: np.ndarray, cursor, prev_actions, scale: float = 1.0, phase: int | None = None,
-               n: int = 16, use_exemplars: bool = True, readable=None, gray: np.ndarray | None = None) -> list[Candidate]:
+               n: int = 16, use_exemplars: bool = True, readable=None, gray: np.ndarray | None = None,
+               avoid=()) -> list[Candidate]:
         """All candidates (at most n), best critic score first. phase: actions done so far.
+        avoid: normalised points where a click of this run changed nothing at this phase; a chunk
+        that clicks there first scores 0 (did_nothing) before the label check below looks down
+        the ranking (after it, a refused dismissal came first unchecked: drag_file's lone Cancel).
         Where labels are readable (readable(gray), asked only when a click would be refused; None:
         `familiar` on this frame), a best candidate that
         clicks a widget unlike every demonstrated target of its phase (self.unlike) scores 0: the
@@ -641,6 +658,8 @@ class Decider:
         gray = codec.to_gray(frame_rgb) if gray is None else gray
         cands = self.candidates(image, gray, cursor, prev_actions, scale, phase, n, use_exemplars)
         self.score(image, gray, prev_actions, cands, scale, snap=False)
+        if avoid:
+            did_nothing(cands, avoid, (gray.shape[1] / scale, gray.shape[0] / scale))
         ranked = sorted(cands, key=lambda c: -c.score)
         judged = None  # are labels readable? asked once, and only when a click would be refused
         for c in ranked:  # only the best is ever executed: check down the ranking until one passes

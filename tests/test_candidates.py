@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from models import codec
-from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, acting, cut_at_end, exemplar_candidates, label_match,
+from models.candidates import (LABEL_MIN, LABEL_STABLE, Candidate, acting, cut_at_end, did_nothing, exemplar_candidates, label_match,
                                label_strip, match_exemplars, unique)
 
 CLICK = codec.FIXED_TOKENS.index("click")
@@ -101,6 +101,19 @@ def test_where_the_policy_points_nowhere_its_runner_up_kind_takes_the_exemplars(
     assert exemplar_candidates(done, [ok], phase=3) == []
     (c,) = exemplar_candidates(acting([done, runner_up]), [ok], phase=3)
     assert c.kinds.tolist() == runner_up.kinds.tolist() and np.allclose(c.pos[0], [0.3, 0.27, 0.3, 0.27])
+
+
+def test_a_chunk_clicking_where_a_click_changed_nothing_scores_zero():
+    pos = np.array([[0.1, 0.2, 0.1, 0.2]] + [[0] * 4] * 3, np.float32)
+    same = Candidate(np.array([CLICK] + [codec.DONE] * 3), pos.copy(), "exemplar:1")
+    near = Candidate(same.kinds.copy(), pos + np.float32(5 / 1280), "widget")  # 5 px off: the same widget
+    far = Candidate(same.kinds.copy(), pos + np.float32(40 / 1280), "widget")
+    dismiss = Candidate(np.array([codec.DISMISS] + [codec.DONE] * 3), pos.copy(), "policy:dismiss1")
+    for c in (same, near, far, dismiss):
+        c.score = 0.9
+    did_nothing([same, near, far, dismiss], [(0.1, 0.2)], (1280, 800))
+    assert [c.score for c in (same, near, far, dismiss)] == [0.0, 0.0, 0.9, 0.9]
+    assert same.source == "exemplar:1:did nothing"
 
 
 def test_drag_keeps_its_drop_point():
