@@ -366,7 +366,8 @@ def table(results: list[dict], cfg: BenchConfig) -> str:
             if s:
                 lines.append(f"| {m} | {c} | {s['n']} | {s['success']:.2f} | {s['wrong']:.2f} | {s['abstain']:.2f} "
                              f"| {s['steps']:.1f} | {s['seconds']:.1f} |")
-    return "\n".join(lines + ["", "Targets (issue 6), from the same runs:", ""] + [f"- {t}" for t in targets(results)]) + "\n"
+    lines += ["", "Targets (issue 6), from the same runs:", ""] + [f"- {t}" for t in targets(results)]
+    return "\n".join(lines) + "\n"
 
 
 def targets(results: list[dict]) -> list[str]:
@@ -384,7 +385,8 @@ def targets(results: list[dict]) -> list[str]:
         low = [f"{c} {rate['D', c]:.2f}" for c in changes if c != "none" and rate["D", c] < 0.95]
         out.append("D >= 0.95 under each UI change: " + ("met" if not low else "not met (" + ", ".join(low) + ")"))
         behind = [c for c in changes if c != "none" and any(rate.get((m, c), -1) >= rate["D", c] for m in "AB")]
-        out.append("D above A and B under each UI change: " + ("met" if not behind else "not under " + ", ".join(behind)))
+        out.append("D above A and B under each UI change: "
+                   + ("met" if not behind else "not under " + ", ".join(behind)))
     e = [r for c in CHANGES if c != "none" for r in by.get(("E", c), [])]
     f = [r for c in CHANGES if c != "none" for r in by.get(("F", c), [])]
     if e and f:

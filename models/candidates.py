@@ -531,9 +531,10 @@ class Decider:
                    phase: int | None = None, n: int = 16, use_exemplars: bool = True,
                    proposed: list[Candidate] | None = None, widgets: int = 12) -> list[Candidate]:
         """The policy's candidates (`proposed`, if the caller has run the policy already), then
-        exemplar matches (placed into the `acting` chunk), snapped to widgets, repeats dropped, at most n; then dismissals at the
-        buttons near a proposed one, and the policy's chunk on each of `widgets` widgets; and each
-        of them cut short where the demonstrations ended (cut_at_end)."""
+        exemplar matches (placed into the `acting` chunk), snapped to widgets, repeats dropped,
+        at most n; then dismissals at the buttons near a proposed one, and the policy's chunk on
+        each of `widgets` widgets; and each of them cut short where the demonstrations ended
+        (cut_at_end)."""
         cands = [Candidate(c.kinds.copy(), c.pos.copy(), c.source) for c in proposed] if proposed else \
             self.propose(image, cursor, prev_actions)[0]
         base = acting(cands)

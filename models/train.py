@@ -34,8 +34,8 @@ from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
 from . import codec, dataset, interruptions, look, removal
-from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_SURE, LABEL_TOKENS, Decider, judged_at, label_match, label_strip,
-                         line_centre, match_exemplars, policy_candidates, sibling_buttons)
+from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_SURE, LABEL_TOKENS, Decider, judged_at, label_match,
+                         label_strip, line_centre, match_exemplars, policy_candidates, sibling_buttons)
 from .critic import Critic, CriticConfig
 from .export import export_and_check
 from .policy import Policy, PolicyConfig, policy_loss
