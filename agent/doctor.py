@@ -64,6 +64,7 @@ _FIXES = {
                       "on macOS the Accessibility permission",
     "screen": "the screen size could not be read: check the display",
     "onnxruntime": "the agent runs its models with onnxruntime: pip install onnxruntime",
+    "text models": "the label check reads words under another theme with the models of rapidocr: pip install rapidocr",
 }
 
 
@@ -230,6 +231,13 @@ def check_onnxruntime() -> Result:
     return Result("onnxruntime", OK, f"{ort.__version__} ({', '.join(ort.get_available_providers())})")
 
 
+def check_text_models() -> Result:
+    from models import read
+
+    r = read.Reader()
+    return Result("text models", OK, f"{read.DET_MODEL}, {read.REC_MODEL} ({len(r.chars)} characters)")
+
+
 def check_torch() -> Result:
     try:  # imported by name: the runtime package never imports torch itself
         torch = importlib.import_module("torch")
@@ -296,6 +304,7 @@ def run_checks(timeout: float = 10.0) -> list[Result]:
     if x11:
         results.append(check_xdotool())
     results += run_bounded("onnxruntime", check_onnxruntime, timeout)
+    results += run_bounded("text models", check_text_models, timeout)
     torch = run_bounded("torch", check_torch, timeout)
     for r in torch:  # torch is optional: whatever goes wrong with it is a warning
         if r.status == FAIL:

@@ -49,7 +49,7 @@ def test_doctor_passes_on_the_test_display():
     assert r["display server"] == ("OK", f"X11 (DISPLAY={os.environ['DISPLAY']})")
     assert r["XTEST"][0] == "OK" and r["RECORD"][0] == "OK"
     for name in ("python-xlib", "X connection", "screen", "pynput listener", "mss grab", "pyautogui move",
-                 "onnxruntime"):
+                 "onnxruntime", "text models"):
         assert r[name][0] == "OK", (name, r[name])
     assert r["screen"][1].startswith("1280x800 logical, pixel scale 1")
     assert p.stdout.rstrip().endswith("Ready: this machine can record demonstrations and run the agent.")
