@@ -147,7 +147,7 @@ class Agent:
             kinds[len(rest):] = greedy.kinds[len(rest):]
             pos[len(rest):] = greedy.pos[len(rest):]
         c = max(self.decider.score(image, gray, history, cands, self.pixel_scale), key=lambda c: c.score)
-        if self.decider.refusal(gray, c, len(done_tokens), self.pixel_scale) and self.labels_readable(gray):
+        if self.decider.refusal(gray, c, len(done_tokens), self.pixel_scale, lambda: self.labels_readable(gray)):
             return 0.0  # a menu entry the chunk was chosen for before the menu was drawn
         return c.score
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import codec, look
+from . import codec, look, read
 
 
 @dataclass
@@ -499,6 +499,11 @@ class Decider:
         self.failures = [(bundle.image(f["label"]), f) for f in bundle.meta.get("failure_labels", [])]
         # words of the demos' first screens, for `familiar`
         self.look = [(bundle.image(w["file"]), float(w["scale"])) for w in bundle.meta.get("look", [])]
+        # reading words (models/read.py): the label check where another font defeats templates;
+        # loaded, and the labels read, only when a screen first needs it
+        self._reader: read.Reader | None = None
+        self._texts: dict[int, str] = {}  # id(label image) -> its phrase
+        self._read: tuple = (None, {})  # (frame, {native point: phrase}) for the frame being judged
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
         """The exemplars of the phases a chunk started at `phase` can reach (all if phase is None)."""
@@ -615,13 +620,67 @@ class Decider:
         steps += [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
         return bool(steps) and label_match(gray, c.pos[0, :2], steps, scale, enough=LABEL_SURE) >= LABEL_SURE
 
-    def refusal(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> str | None:
-        """Why the label check refuses the chunk's first click ("unlike", "failed", "a step"), or None."""
-        if self.unlike(gray, c, phase, scale):
-            return "unlike"
-        if self.dismisses_a_step(gray, c, phase, scale):
-            return "a step"
-        return "failed" if self.failed_before(gray, c, phase, scale) else None
+    def refusal(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0,
+                readable=None) -> str | None:
+        """Why the label check refuses the chunk's first click ("unlike", "failed", "a step"), or None.
+        readable(): do templates read this screen's labels (`familiar`)? Where they do not (another
+        font), the words read at the click judge instead (`refusal_by_words`)."""
+        why = "unlike" if self.unlike(gray, c, phase, scale) else \
+            "a step" if self.dismisses_a_step(gray, c, phase, scale) else \
+            "failed" if self.failed_before(gray, c, phase, scale) else None
+        if readable is None or int(c.kinds[0]) not in LABEL_TOKENS | {codec.DISMISS} or readable():
+            return why
+        return self.refusal_by_words(gray, c, phase, scale)
+
+    def reader(self) -> read.Reader:
+        if self._reader is None:
+            self._reader = read.Reader()
+        return self._reader
+
+    def text_of(self, img: np.ndarray, m: dict) -> str:
+        """The phrase a label image holds (read once)."""
+        if id(img) not in self._texts:
+            self._texts[id(img)] = self.reader().label_text(img, float(m.get("scale", 1.0)))
+        return self._texts[id(img)]
+
+    def text_at(self, gray: np.ndarray, xy, scale: float = 1.0) -> str:
+        """The phrase at normalised xy of the frame being judged (read once per point)."""
+        if self._read[0] is not gray:
+            self._read = (gray, {})
+        H, W = gray.shape
+        key = (round(float(xy[0]) * W), round(float(xy[1]) * H))
+        if key not in self._read[1]:
+            self._read[1][key] = self.reader().text_at(gray, key, scale)
+        return self._read[1][key]
+
+    def refusal_by_words(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> str | None:
+        """The label check by the words of the labels instead of their pixels, for a screen drawn
+        in another font: a click whose phrase is none of the demos' targets' at this point of the
+        workflow ("unlike"), or a dismissal whose phrase is a step's or its sibling's ("a step").
+        Only labels that hold words judge (an empty field, an icon: never refused)."""
+        k0 = int(c.kinds[0])
+        if k0 == codec.DISMISS:
+            steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
+                     and (phase is None or int(m["phase"]) >= phase)]
+            steps += [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
+            texts = [t for t in (self.text_of(img, m) for img, m in steps) if t]
+            if texts:
+                here = self.text_at(gray, c.pos[0, :2], scale)
+                if any(read.same(here, t) for t in texts):
+                    return "a step (words)"
+            return None
+        if k0 not in LABEL_TOKENS:
+            return None
+        near = [(img, m) for img, m in self.labels if int(m["token"]) == k0
+                and (phase is None or abs(int(m["phase"]) - phase) <= 1)]
+        known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
+        if not known or not all(known):
+            return None
+        texts = [self.text_of(img, m) for img, m in near]
+        if not all(texts):
+            return None
+        here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
+        return None if any(read.same(here, t) for t in texts) else "unlike (words)"
 
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
         """Does the screen draw labels as the demos saw them (same font family and size)? Under
@@ -662,14 +721,17 @@ class Decider:
         if avoid:
             did_nothing(cands, avoid, (gray.shape[1] / scale, gray.shape[0] / scale))
         ranked = sorted(cands, key=lambda c: -c.score)
-        judged = None  # are labels readable? asked once, and only when a click would be refused
-        for c in ranked:  # only the best is ever executed: check down the ranking until one passes
-            why = None if c.score < self.bundle.abstain_threshold else self.refusal(gray, c, phase, scale)
-            if why is None:
-                break
-            if judged is None:
-                judged = readable(gray) if readable is not None else self.familiar(gray, scale)
+        judged = []  # are labels readable? asked once, and only when templates would refuse a click
+
+        def templates_read() -> bool:
             if not judged:
+                judged.append(readable(gray) if readable is not None else self.familiar(gray, scale))
+            return judged[0]
+
+        for c in ranked:  # only the best is ever executed: check down the ranking until one passes
+            why = None if c.score < self.bundle.abstain_threshold else \
+                self.refusal(gray, c, phase, scale, templates_read)
+            if why is None:
                 break
             c.score, c.source = 0.0, f"{c.source}:{why}"
         return sorted(ranked, key=lambda c: -c.score)

@@ -651,3 +651,35 @@ def test_a_dismissal_on_a_button_beside_a_demonstrated_press_is_refused(tmp_path
     assert d.refusal(alone.gray, dismiss(350, 220), phase=2) == "a step"
     assert not d.dismisses_a_step(alone.gray, dismiss(700, 500), phase=2)  # a popup's Close
     assert not d.dismisses_a_step(alone.gray, dismiss(350, 220), phase=0)  # not at this point of the workflow
+
+
+def test_under_another_font_the_words_of_the_labels_judge(bundle):
+    """Another theme's font defeats every template of the demos' labels, so they refuse the right
+    click as well as the wrong one; there the phrase read at the click judges instead: Move
+    passes, Cancel beside it does not, and a dismissal on a step's button is refused."""
+    from models import codec
+    from models.candidates import Candidate, Decider, label_strip
+    from models.dataset import exemplar_crop
+
+    d = Decider(bundle_mod.load(bundle[0]))
+    demo = _drawn_step(0, "Move", 300, 200, others=[("Cancel", 420, 200)])
+    crop, at, _ = exemplar_crop(demo.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)
+    d.labels = [(label_strip(crop, at), {"token": codec.CLICK, "phase": 2, "label_stable": True, "row": False})]
+    d.siblings = d.failures = []
+    themed = _drawn_step(1, "Move", 500, 300, others=[("Cancel", 640, 300)], font=2, size=1.3).gray
+
+    def first(kind, x, y):
+        pos = np.zeros((4, 4), np.float32)
+        pos[0] = (x / 1280, y / 800) * 2
+        return Candidate(np.array([kind, codec.DONE, 0, 0]), pos, "policy")
+
+    move, cancel = first(codec.CLICK, 500, 300), first(codec.CLICK, 640, 300)
+    assert d.unlike(themed, move, phase=2) and d.unlike(themed, cancel, phase=2)  # templates cannot tell
+    assert d.refusal(themed, move, 2, readable=lambda: False) is None
+    assert d.refusal(themed, cancel, 2, readable=lambda: False) == "unlike (words)"
+    assert d.refusal(themed, cancel, 2, readable=lambda: True) == "unlike"  # where templates read, they judge
+    assert d.refusal(themed, first(codec.DISMISS, 500, 300), 2, readable=lambda: False) == "a step (words)"
+    assert d.refusal(themed, first(codec.DISMISS, 640, 300), 2, readable=lambda: False) is None
+    # a label without words (an empty field) cannot be judged by them: never refused
+    d._texts = {id(d.labels[0][0]): ""}
+    assert d.refusal(themed, cancel, 2, readable=lambda: False) is None
