@@ -147,13 +147,18 @@ def sibling_buttons(gray: np.ndarray, xy, scale: float = 1.0) -> tuple:
     return box, out
 
 
+def points_at(k) -> bool:
+    """A pointer action of the workflow (click, double, right, drag, scroll), not a dismissal."""
+    return int(k) in codec.POINTER_TOKENS and int(k) != codec.DISMISS
+
+
 def acting(cands: list[Candidate]) -> Candidate:
     """The chunk exemplar matches and widgets are placed into: the policy's, or where it points
     nowhere (it holds the workflow done, or types next) its runner-up first kind's. Settings under
     layout: after Apply the policy said `done` (0.61), and OK in the dialog was in no candidate
     at all, as exemplars only move the clicks of a chunk that has one."""
     def points(c):
-        return any(int(k) in codec.POINTER_TOKENS and int(k) != codec.DISMISS for k in c.kinds)
+        return any(points_at(k) for k in c.kinds)
 
     if points(cands[0]):
         return cands[0]
@@ -167,8 +172,7 @@ def did_nothing(cands: list[Candidate], avoid, screen, tol_px: float = 12.0) -> 
     dismissal there is left to the runner's count of dismissals."""
     sw, sh = screen
     for c in cands:
-        k0 = int(c.kinds[0])
-        if k0 in codec.POINTER_TOKENS and k0 != codec.DISMISS and any(
+        if points_at(c.kinds[0]) and any(
                 np.hypot((c.pos[0, 0] - x) * sw, (c.pos[0, 1] - y) * sh) <= tol_px for x, y in avoid):
             c.score, c.source = 0.0, f"{c.source}:did nothing"
 
@@ -180,7 +184,7 @@ def widget_candidates(base: Candidate, boxes: np.ndarray, screen, limit: int = 1
     the critic reads each widget's row at native resolution and judges what it is. A dismissal
     is left alone (nearby_dismissals moves those)."""
     ptr = [k for k in range(len(base.kinds)) if base.kinds[k] in codec.POINTER_TOKENS]
-    if not ptr or base.kinds[ptr[0]] == codec.DISMISS or not len(boxes):
+    if not ptr or not points_at(base.kinds[ptr[0]]) or not len(boxes):
         return []
     s, (sw, sh) = ptr[0], screen
     size = (boxes[:, 2:] - boxes[:, :2]) * np.array([sw, sh])
