@@ -504,9 +504,8 @@ class Decider:
         # words of the demos' first screens, for `familiar`
         self.look = [(bundle.image(w["file"]), float(w["scale"])) for w in bundle.meta.get("look", [])]
         # reading words (models/read.py): the label check where another font defeats templates;
-        # loaded, and the labels read, only when a screen first needs it
+        # loaded only when a screen first needs it
         self._reader: read.Reader | None = None
-        self._texts: dict[int, str] = {}  # id(label image) -> its phrase
         self._read: tuple = (None, {})  # (frame, {native point: phrase}) for the frame being judged
 
     def exemplars_for(self, phase: int | None, reach: int | None = None):
@@ -641,11 +640,10 @@ class Decider:
             self._reader = read.Reader()
         return self._reader
 
-    def text_of(self, img: np.ndarray, m: dict) -> str:
-        """The phrase a label image holds (read once)."""
-        if id(img) not in self._texts:
-            self._texts[id(img)] = self.reader().label_text(img, float(m.get("scale", 1.0)))
-        return self._texts[id(img)]
+    @staticmethod
+    def text_of(m: dict) -> str | None:
+        """The phrase the trainer read at a label's click (None: a bundle from before words)."""
+        return m.get("text")
 
     def text_at(self, gray: np.ndarray, xy, scale: float = 1.0) -> str:
         """The phrase at normalised xy of the frame being judged (read once per point)."""
@@ -667,7 +665,7 @@ class Decider:
             steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
                      and (phase is None or int(m["phase"]) >= phase)]
             steps += [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
-            texts = [t for t in (self.text_of(img, m) for img, m in steps) if t]
+            texts = [t for t in (self.text_of(m) for _, m in steps) if t]
             if texts:
                 here = self.text_at(gray, c.pos[0, :2], scale)
                 if any(read.same(here, t) for t in texts):
@@ -680,7 +678,7 @@ class Decider:
         known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
         if not known or not all(known):
             return None
-        texts = [self.text_of(img, m) for img, m in near]
+        texts = [self.text_of(m) for _, m in near]
         if not all(texts):
             return None
         here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)

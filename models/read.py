@@ -53,16 +53,6 @@ def same(a: str | None, b: str | None) -> bool:
     return edits <= len(max(a, b, key=len)) // 8
 
 
-def unframed(img: np.ndarray, bg: int, share: float = 0.7) -> np.ndarray:
-    """A label image without the frame lines across it: a label is cut as a band around its line
-    of text, so a button's side is a bar as tall as the letters, which reads as "I"."""
-    ink = np.abs(img.astype(np.int16) - bg) > 40
-    out = img.copy()
-    out[:, ink.mean(axis=0) >= share] = bg
-    out[ink.mean(axis=1) >= share, :] = bg
-    return out
-
-
 class Reader:
     """Lazily loaded det + rec sessions (one thread each: the runtime's budget)."""
 
@@ -138,12 +128,3 @@ class Reader:
         pad = max(2, round(0.5 * bh))  # the detector's boxes are shrunk text kernels
         crop = win[max(0, by - pad):by + bh + pad, max(0, bx - pad):bx + bw + pad]
         return self.text(crop)
-
-    def label_text(self, img: np.ndarray, scale: float = 1.0) -> str:
-        """The phrase in the middle of a label image (a demo's crop around a click, grayscale)."""
-        import cv2
-
-        m = round(WINDOW[1] * scale / 2)
-        bg = int(np.median(img))
-        padded = cv2.copyMakeBorder(unframed(img, bg), m, m, m, m, cv2.BORDER_CONSTANT, value=bg)
-        return self.text_at(padded, (padded.shape[1] / 2, padded.shape[0] / 2), scale)

@@ -33,7 +33,7 @@ from recorder.episode import write_json_atomic
 from recorder.errors import DeskactError, EpisodeError
 
 from . import bundle as bundle_mod
-from . import codec, dataset, interruptions, look, removal
+from . import codec, dataset, interruptions, look, read, removal
 from .candidates import (LABEL_MIN, LABEL_ROW, LABEL_STABLE, LABEL_SURE, LABEL_TOKENS, Decider, judged_at, label_match,
                          label_strip, line_centre, match_exemplars, policy_candidates, sibling_buttons)
 from .critic import Critic, CriticConfig
@@ -883,6 +883,7 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     shown = [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
     wide = label_stability(shown, [(*opts[0], s) for opts, (*_, s) in zip(labels, chosen)])
     line = label_stability(shown, [(*opts[-1], s) for opts, (*_, s) in zip(labels, chosen)])
+    reader = read.Reader() if chosen else None
     for (crop, _, _, s), opts in zip(chosen, labels):
         key = (int(s.kinds[0]), int(s.index))
         lab, row, centred = opts[0] if wide.get(key) else opts[-1]  # the widest label the demos agree on
@@ -892,7 +893,10 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
         e = {"file": f"exemplars/{i:03d}.png", "token": key[0], "phase": key[1], "size": [crop.shape[1], crop.shape[0]],
              "scale": float(s.scale), "episode": names.get(s.episode, str(s.episode)),
              "label": f"labels/{i:03d}.png", "row": row, "line_centred": centred,
-             "label_stable": True if wide.get(key) else line.get(key)}
+             "label_stable": True if wide.get(key) else line.get(key),
+             # its words, read on the whole screen where the runtime reads a click's (a menu
+             # entry's box may cut a letter off: "SV" for CSV)
+             "text": phrase_at(reader, s, centred)}
         if len(opts) > 1 and wide.get(key) and line.get(key):
             # a menu entry's row is mostly the list behind the menu, the same in every demo: the
             # row passes Delete in Rename's place, the line around the click does not (b34)
@@ -900,6 +904,17 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
             e["line_label"] = f"labels/{i:03d}-line.png"
         out.append(e)
     return out
+
+
+def phrase_at(reader: "read.Reader", s, centred: bool = False, xy=None) -> str:
+    """The phrase at a demonstrated click (or at xy) on its screen, read as the runtime reads the
+    phrase at a candidate's click (Decider.refusal_by_words): on the middle of its line when the
+    label was cut around one."""
+    x, y = (float(s.pos[0, 0]), float(s.pos[0, 1])) if xy is None else (float(xy[0]), float(xy[1]))
+    if centred:
+        x, y = line_centre(s.gray, (x, y), s.scale) or (x, y)
+    h, w = s.gray.shape
+    return reader.text_at(s.gray, (x * w, y * h), s.scale)
 
 
 def _write_look(folder: Path, train_eps) -> list[dict]:
@@ -959,6 +974,7 @@ def _write_sibling_labels(folder: Path, train_eps, train_steps, cfg: TrainConfig
                 pressed.setdefault(int(s.index), []).append((s, (box[:2] + box[2:]) / 2, sibs))
     chosen = {id(s) for s in _choose_exemplars([s for s in train_steps if id(s) in shown], cfg)}
     out, kept = [], []
+    reader = read.Reader() if pressed else None
     for phase, group in sorted(pressed.items()):
         for s, centre, sibs in group:
             if id(s) not in chosen:
@@ -979,7 +995,7 @@ def _write_sibling_labels(folder: Path, train_eps, train_steps, cfg: TrainConfig
                 name = f"labels/sibling-{len(out):03d}.png"
                 cv2.imwrite(str(folder / name), lab)
                 kept.append((lab, meta))
-                out.append({"label": name, **meta})
+                out.append({"label": name, **meta, "text": phrase_at(reader, s, xy=xy)})
     return out
 
 

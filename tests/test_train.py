@@ -653,20 +653,29 @@ def test_a_dismissal_on_a_button_beside_a_demonstrated_press_is_refused(tmp_path
     assert not d.dismisses_a_step(alone.gray, dismiss(350, 220), phase=0)  # not at this point of the workflow
 
 
-def test_under_another_font_the_words_of_the_labels_judge(bundle):
+def test_under_another_font_the_words_of_the_labels_judge(tmp_path, bundle):
     """Another theme's font defeats every template of the demos' labels, so they refuse the right
-    click as well as the wrong one; there the phrase read at the click judges instead: Move
-    passes, Cancel beside it does not, and a dismissal on a step's button is refused."""
+    click as well as the wrong one; there the phrase read at the click judges instead, against
+    the phrases the trainer read at the demos' clicks: Move passes, Cancel beside it does not,
+    and a dismissal on a step's or a sibling's button is refused."""
+    import cv2
+    from types import SimpleNamespace
+
     from models import codec
-    from models.candidates import Candidate, Decider, label_strip
-    from models.dataset import exemplar_crop
+    from models.candidates import Candidate, Decider
+    from models.train import TrainConfig, _write_exemplars, _write_sibling_labels
+
+    steps = [_drawn_step(e, "Move", 300 + 7 * e, 200, others=[("Cancel", 420 + 7 * e, 200)]) for e in range(3)]
+    eps = [SimpleNamespace(path=tmp_path / f"demo{e}", steps=[s], meta={"source": "demo"}) for e, s in enumerate(steps)]
+    out = _write_exemplars(tmp_path, eps, steps, TrainConfig(**SMALL))
+    sibs = _write_sibling_labels(tmp_path, eps, steps, TrainConfig(**SMALL))
+    assert [e["text"] for e in out] == ["Move"] * 3 and [m["text"] for m in sibs] == ["Cancel"], (out, sibs)
 
     d = Decider(bundle_mod.load(bundle[0]))
-    demo = _drawn_step(0, "Move", 300, 200, others=[("Cancel", 420, 200)])
-    crop, at, _ = exemplar_crop(demo.gray, 300 / 1280, 200 / 800, 1.0, with_at=True)
-    d.labels = [(label_strip(crop, at), {"token": codec.CLICK, "phase": 2, "label_stable": True, "row": False})]
-    d.siblings = d.failures = []
-    themed = _drawn_step(1, "Move", 500, 300, others=[("Cancel", 640, 300)], font=2, size=1.3).gray
+    d.labels = [(cv2.imread(str(tmp_path / e["label"]), cv2.IMREAD_GRAYSCALE), e) for e in out]
+    d.siblings = [(cv2.imread(str(tmp_path / m["label"]), cv2.IMREAD_GRAYSCALE), m) for m in sibs]
+    d.failures = []
+    themed = _drawn_step(9, "Move", 500, 300, others=[("Cancel", 640, 300)], font=2, size=1.3).gray
 
     def first(kind, x, y):
         pos = np.zeros((4, 4), np.float32)
@@ -679,7 +688,9 @@ def test_under_another_font_the_words_of_the_labels_judge(bundle):
     assert d.refusal(themed, cancel, 2, readable=lambda: False) == "unlike (words)"
     assert d.refusal(themed, cancel, 2, readable=lambda: True) == "unlike"  # where templates read, they judge
     assert d.refusal(themed, first(codec.DISMISS, 500, 300), 2, readable=lambda: False) == "a step (words)"
-    assert d.refusal(themed, first(codec.DISMISS, 640, 300), 2, readable=lambda: False) is None
-    # a label without words (an empty field) cannot be judged by them: never refused
-    d._texts = {id(d.labels[0][0]): ""}
-    assert d.refusal(themed, cancel, 2, readable=lambda: False) is None
+    assert d.refusal(themed, first(codec.DISMISS, 640, 300), 2, readable=lambda: False) == "a step (words)"
+    assert d.refusal(themed, first(codec.DISMISS, 640, 300), 0, readable=lambda: False) is None  # not this phase's
+    # labels without words (an empty field), or from a bundle before words, judge nothing there
+    for text in ("", None):
+        d.labels = [(img, dict(m, text=text)) for img, m in d.labels]
+        assert d.refusal(themed, cancel, 2, readable=lambda: False) is None
