@@ -659,7 +659,8 @@ class Decider:
         """The label check by the words of the labels instead of their pixels, for a screen drawn
         in another font: a click whose phrase is none of the demos' targets' at this point of the
         workflow ("unlike"), or a dismissal whose phrase is a step's or its sibling's ("a step").
-        Only labels that hold words judge (an empty field, an icon: never refused)."""
+        Only labels that hold words judge: where most of a phase's hold none (an empty field, an
+        icon) nothing is refused; where the trainer read one demo's as nothing, the others judge."""
         k0 = int(c.kinds[0])
         if k0 == codec.DISMISS:
             steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
@@ -678,8 +679,8 @@ class Decider:
         known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
         if not known or not all(known):
             return None
-        texts = [self.text_of(m) for _, m in near]
-        if not all(texts):
+        texts = [t for t in (self.text_of(m) for _, m in near) if t]
+        if 2 * len(texts) < len(near):  # mostly without words (an empty field): they cannot tell
             return None
         here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
         return None if any(read.same(here, t) for t in texts) else "unlike (words)"
