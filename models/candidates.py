@@ -574,18 +574,33 @@ class Decider:
                 if p is not None:
                     c.pos[0, 1] = c.pos[0, 3] = p[1]
 
+    def judging(self, c: Candidate, phase: int | None) -> list:
+        """The demo labels that judge the chunk's first click: those of its kind within a phase of
+        `phase`, if the demos agree on the target's look there (label_stable), else none."""
+        k0 = int(c.kinds[0])
+        if k0 not in LABEL_TOKENS:
+            return []
+        near = [(img, m) for img, m in self.labels if int(m["token"]) == k0
+                and (phase is None or abs(int(m["phase"]) - phase) <= 1)]
+        known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
+        if not known or not all(known):  # None: a phase no demo had (practice behind a dialog)
+            return []
+        return near
+
+    def steps_beside(self, phase: int | None) -> list:
+        """The labels a dismissal must not land on: the boxed buttons the demos pressed at this
+        point of the workflow or later, and the buttons beside a press within a phase of it."""
+        steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
+                 and (phase is None or int(m["phase"]) >= phase)]
+        return steps + [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
+
     def unlike(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0) -> bool:
         """Does the chunk start with a click on a widget that looks like none the demos clicked at
         this point of the workflow? Judged only where the demos agree on the target's look
         (the phases around `phase` are label_stable); elsewhere (a field whose text differs
         from run to run) it cannot tell, and says no."""
-        k0 = int(c.kinds[0])
-        if k0 not in LABEL_TOKENS:
-            return False
-        near = [(img, m) for img, m in self.labels if int(m["token"]) == k0
-                and (phase is None or abs(int(m["phase"]) - phase) <= 1)]
-        known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
-        if not known or not all(known):  # None: a phase no demo had (practice behind a dialog)
+        near = self.judging(c, phase)
+        if not near:
             return False
         xy = c.pos[0, :2]
         for img, m in near:  # like a demo's click: each of one exemplar's labels matches
@@ -618,9 +633,7 @@ class Decider:
         anywhere along their line, their labels also fit a popup's Close (0.86-0.99)."""
         if int(c.kinds[0]) != codec.DISMISS:
             return False
-        steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
-                 and (phase is None or int(m["phase"]) >= phase)]
-        steps += [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
+        steps = self.steps_beside(phase)
         return bool(steps) and label_match(gray, c.pos[0, :2], steps, scale, enough=LABEL_SURE) >= LABEL_SURE
 
     def refusal(self, gray: np.ndarray, c: Candidate, phase: int | None, scale: float = 1.0,
@@ -661,26 +674,13 @@ class Decider:
         workflow ("unlike"), or a dismissal whose phrase is a step's or its sibling's ("a step").
         Only labels that hold words judge: where most of a phase's hold none (an empty field, an
         icon) nothing is refused; where the trainer read one demo's as nothing, the others judge."""
-        k0 = int(c.kinds[0])
-        if k0 == codec.DISMISS:
-            steps = [(img, m) for img, m in self.labels if m.get("label_stable") and not m.get("row")
-                     and (phase is None or int(m["phase"]) >= phase)]
-            steps += [(img, m) for img, m in self.siblings if phase is None or abs(int(m["phase"]) - phase) <= 1]
-            texts = [t for t in (self.text_of(m) for _, m in steps) if t]
-            if texts:
-                here = self.text_at(gray, c.pos[0, :2], scale)
-                if any(read.same(here, t) for t in texts):
-                    return "a step (words)"
-            return None
-        if k0 not in LABEL_TOKENS:
-            return None
-        near = [(img, m) for img, m in self.labels if int(m["token"]) == k0
-                and (phase is None or abs(int(m["phase"]) - phase) <= 1)]
-        known = [m["label_stable"] for _, m in near if m.get("label_stable") is not None]
-        if not known or not all(known):
-            return None
+        if int(c.kinds[0]) == codec.DISMISS:
+            texts = [t for t in (self.text_of(m) for _, m in self.steps_beside(phase)) if t]
+            here = self.text_at(gray, c.pos[0, :2], scale) if texts else ""
+            return "a step (words)" if any(read.same(here, t) for t in texts) else None
+        near = self.judging(c, phase)
         texts = [t for t in (self.text_of(m) for _, m in near) if t]
-        if 2 * len(texts) < len(near):  # mostly without words (an empty field): they cannot tell
+        if not near or 2 * len(texts) < len(near):  # mostly without words (an empty field): they cannot tell
             return None
         here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
         return None if any(read.same(here, t) for t in texts) else "unlike (words)"
@@ -724,7 +724,7 @@ class Decider:
         if avoid:
             did_nothing(cands, avoid, (gray.shape[1] / scale, gray.shape[0] / scale))
         ranked = sorted(cands, key=lambda c: -c.score)
-        judged = []  # are labels readable? asked once, and only when templates would refuse a click
+        judged = []  # do templates read labels here? asked once, for a click or dismissal over the threshold
 
         def templates_read() -> bool:
             if not judged:
