@@ -415,6 +415,7 @@ LABEL_SURE = 0.95  # the same widget drawn the same: what a dismissal must not l
 LABEL_STABLE = 0.85  # the trainer marks a phase label_stable when its demos' clicks all match this well
 LINE_REACH = (480, 40)  # logical px around a click on a list row where the line it is on is looked for
 LINE_SLACK = 3  # logical px a line-centred label may sit off the line of the click it judges
+ENDORSE_TOP = 8  # candidates, best first, whose words may vouch for them (about 60 ms each to read)
 LABEL_TOKENS = frozenset({codec.CLICK, codec.DRAG, *(codec.FIXED_TOKENS.index(k) for k in ("double_click", "right_click"))})
 
 
@@ -685,6 +686,26 @@ class Decider:
         here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
         return None if any(read.same(here, t) for t in texts) else "unlike (words)"
 
+    def endorse_by_words(self, gray: np.ndarray, cands: list[Candidate], phase: int | None, scale: float = 1.0) -> None:
+        """On a screen drawn in another font the critic, which never saw it, scores right clicks
+        low too (signin under theme: 0.05 for everything, threshold 0.45). A chunk whose first
+        click's phrase is what the demos clicked at exactly this step (not a neighbouring one:
+        settings' Auto-save, clicked again one step later, reads as a label of the step before)
+        is raised to the threshold: the words vouch for its target, the critic still ranks."""
+        if phase is None:
+            return
+        thr = self.bundle.abstain_threshold
+        for c in cands:
+            if c.score >= thr:
+                continue
+            near = [(img, m) for img, m in self.judging(c, phase) if int(m["phase"]) == phase]
+            texts = [t for t in (self.text_of(m) for _, m in near) if t]
+            if not near or 2 * len(texts) < len(near):
+                continue
+            here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
+            if any(read.same(here, t) for t in texts):
+                c.score, c.source = thr, f"{c.source}:words"
+
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
         """Does the screen draw labels as the demos saw them (same font family and size)? Under
         another theme no template reads a label reliably, so `unlike` must not judge there.
@@ -723,13 +744,16 @@ class Decider:
         self.score(image, gray, prev_actions, cands, scale, snap=False)
         if avoid:
             did_nothing(cands, avoid, (gray.shape[1] / scale, gray.shape[0] / scale))
-        ranked = sorted(cands, key=lambda c: -c.score)
-        judged = []  # do templates read labels here? asked once, for a click or dismissal over the threshold
+        judged = []  # do templates read labels here? asked once per frame
 
         def templates_read() -> bool:
             if not judged:
                 judged.append(readable(gray) if readable is not None else self.familiar(gray, scale))
             return judged[0]
+
+        if not templates_read():
+            self.endorse_by_words(gray, sorted(cands, key=lambda c: -c.score)[:ENDORSE_TOP], phase, scale)
+        ranked = sorted(cands, key=lambda c: -c.score)
 
         for c in ranked:  # only the best is ever executed: check down the ranking until one passes
             why = None if c.score < self.bundle.abstain_threshold else \

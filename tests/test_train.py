@@ -690,6 +690,14 @@ def test_under_another_font_the_words_of_the_labels_judge(tmp_path, bundle):
     assert d.refusal(themed, first(codec.DISMISS, 500, 300), 2, readable=lambda: False) == "a step (words)"
     assert d.refusal(themed, first(codec.DISMISS, 640, 300), 2, readable=lambda: False) == "a step (words)"
     assert d.refusal(themed, first(codec.DISMISS, 640, 300), 0, readable=lambda: False) is None  # not this phase's
+    # the words vouch for a click the critic, new to this font, scored low: only at its own step
+    thr = d.bundle.abstain_threshold
+    low = [first(codec.CLICK, 500, 300), first(codec.CLICK, 640, 300), first(codec.CLICK, 500, 300)]
+    for c in low:
+        c.score = 0.0
+    d.endorse_by_words(themed, low[:2], phase=2)
+    d.endorse_by_words(themed, low[2:], phase=3)
+    assert (low[0].score, low[0].source) == (thr, "policy:words") and low[1].score == 0.0 and low[2].score == 0.0
     # labels without words (an empty field), or from a bundle before words, judge nothing there
     for text in ("", None):
         d.labels = [(img, dict(m, text=text)) for img, m in d.labels]
