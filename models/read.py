@@ -54,7 +54,8 @@ def same(a: str | None, b: str | None) -> bool:
 
 
 class Reader:
-    """Lazily loaded det + rec sessions (one thread each: the runtime's budget)."""
+    """The detector and recogniser sessions (one thread each: the runtime's budget). The Decider
+    loads one only when a screen first needs it."""
 
     def __init__(self, threads: int = 1):
         import onnxruntime as ort
