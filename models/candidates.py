@@ -642,12 +642,11 @@ class Decider:
         """Why the label check refuses the chunk's first click ("unlike", "failed", "a step"), or None.
         readable(): do templates read this screen's labels (`familiar`)? Where they do not (another
         font), the words read at the click judge instead (`refusal_by_words`)."""
-        why = "unlike" if self.unlike(gray, c, phase, scale) else \
+        if readable is not None and int(c.kinds[0]) in LABEL_TOKENS | {codec.DISMISS} and not readable():
+            return self.refusal_by_words(gray, c, phase, scale)
+        return "unlike" if self.unlike(gray, c, phase, scale) else \
             "a step" if self.dismisses_a_step(gray, c, phase, scale) else \
             "failed" if self.failed_before(gray, c, phase, scale) else None
-        if readable is None or int(c.kinds[0]) not in LABEL_TOKENS | {codec.DISMISS} or readable():
-            return why
-        return self.refusal_by_words(gray, c, phase, scale)
 
     def reader(self) -> read.Reader:
         if self._reader is None:
@@ -679,12 +678,17 @@ class Decider:
             texts = [t for t in (self.text_of(m) for _, m in self.steps_beside(phase)) if t]
             here = self.text_at(gray, c.pos[0, :2], scale) if texts else ""
             return "a step (words)" if any(read.same(here, t) for t in texts) else None
-        near = self.judging(c, phase)
+        return "unlike (words)" if self.reads_as(gray, c, self.judging(c, phase), scale) is False else None
+
+    def reads_as(self, gray: np.ndarray, c: Candidate, near: list, scale: float = 1.0) -> bool | None:
+        """Does the chunk's first click read as one of the labels `near`? None where they cannot
+        tell: most of them hold no words (an empty field, an icon; one demo read as nothing is
+        outvoted)."""
         texts = [t for t in (self.text_of(m) for _, m in near) if t]
-        if not near or 2 * len(texts) < len(near):  # mostly without words (an empty field): they cannot tell
+        if not near or 2 * len(texts) < len(near):
             return None
         here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
-        return None if any(read.same(here, t) for t in texts) else "unlike (words)"
+        return any(read.same(here, t) for t in texts)
 
     def endorse_by_words(self, gray: np.ndarray, cands: list[Candidate], phase: int | None, scale: float = 1.0) -> None:
         """On a screen drawn in another font the critic, which never saw it, scores right clicks
@@ -698,12 +702,8 @@ class Decider:
         for c in cands:
             if c.score >= thr:
                 continue
-            near = [(img, m) for img, m in self.judging(c, phase) if int(m["phase"]) == phase]
-            texts = [t for t in (self.text_of(m) for _, m in near) if t]
-            if not near or 2 * len(texts) < len(near):
-                continue
-            here = self.text_at(gray, judged_at(gray, c.pos[0, :2], near, scale), scale)
-            if any(read.same(here, t) for t in texts):
+            own = [(img, m) for img, m in self.judging(c, phase) if int(m["phase"]) == phase]
+            if self.reads_as(gray, c, own, scale):
                 c.score, c.source = thr, f"{c.source}:words"
 
     def familiar(self, gray: np.ndarray, scale: float = 1.0) -> bool:
@@ -733,8 +733,8 @@ class Decider:
         avoid: normalised points where a click of this run changed nothing at this phase; a chunk
         that clicks there first scores 0 (did_nothing) before the label check below looks down
         the ranking (after it, a refused dismissal came first unchecked: drag_file's lone Cancel).
-        Where labels are readable (readable(gray), asked only when a click would be refused; None:
-        `familiar` on this frame), a best candidate that
+        Where labels are readable (readable(gray), asked once per frame; None: `familiar` on this
+        frame), a best candidate that
         clicks a widget unlike every demonstrated target of its phase (self.unlike) scores 0: the
         critic reads a small crop and can take Cancel in Move's place for Move, which a template
         of the demonstrated label does not."""
