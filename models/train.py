@@ -739,6 +739,16 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         write_json_atomic(tmp / "bundle.json", meta)
         ev, threshold = _held_out(tmp, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg, progress)
         meta["abstain_threshold"] = round(float(threshold), 6)
+        if critic_start is not None:  # fine-tuned: keep it only if it decides at least as well
+            write_json_atomic(tmp / "bundle.json", meta)
+            meta["critic_check"] = _critic_check(tmp, Path(policy_from), train_eps + val_eps,
+                                                 fail_steps + val_fail_steps, cfg, progress)
+            if meta["critic_check"]["kept"] == "start":
+                meta["abstain_threshold"] = _keep_start_critic(tmp, Path(policy_from), meta)
+                critic.load_state_dict(critic_start)
+                write_json_atomic(tmp / "bundle.json", meta)
+                ev, _ = _held_out(tmp, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg, progress,
+                                  threshold=meta["abstain_threshold"])
         meta["evaluation"] = ev
         meta["training"] = {
             "config": asdict(cfg), "seed": cfg.seed,
@@ -814,18 +824,72 @@ def _bundle_meta(folder: Path, cfg: TrainConfig, vocab, pcfg, ccfg, demos, parit
     }
 
 
-def _held_out(folder: Path, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg: TrainConfig, progress):
-    """Evaluate the bundle written in `folder` on the held-out demos. -> (metrics, calibrated threshold)."""
+def _held_out(folder: Path, val_steps, val_fail_steps, val_eps, negmaker, vocab, cfg: TrainConfig, progress,
+              threshold: float | None = None):
+    """Evaluate the bundle written in `folder` on the held-out demos. -> (metrics, the threshold:
+    calibrated there unless given)."""
     if not val_steps:
-        return {"note": "not computed: at least 2 demonstrations are needed to hold one out"}, 0.5
+        return {"note": "not computed: at least 2 demonstrations are needed to hold one out"}, \
+            0.5 if threshold is None else threshold
     decider = Decider(bundle_mod.load(folder), threads=1)
     ev, ps, ns = evaluate(decider, val_steps, val_fail_steps, negmaker, vocab, cfg, cfg.seed + 1, progress)
     ev["held_out_episodes"] = [str(le.path) for le in val_eps]
-    threshold = calibrate_threshold(ps, ns)
+    threshold = calibrate_threshold(ps, ns) if threshold is None else threshold
     ev["abstain_threshold_tpr"] = _ratio(sum(p >= threshold for p in ps), len(ps))
     ev["abstain_threshold_fpr"] = _ratio(sum(n >= threshold for n in ns), len(ns))
     _add_judgement(ev, threshold)
     return ev, threshold
+
+
+CHECK_SCREENS = (24, 12)  # demonstrated screens, failed rollouts' wrong screens: ~20 s per critic
+
+
+def runtime_choices(folder: Path, eps, fail_steps, cfg: TrainConfig, progress=_noop, label: str = "check") -> dict:
+    """What the runtime would do with the bundle in `folder` (Decider.decide: candidates, critic,
+    label checks, the bundle's threshold) on the demonstrations' screens, and on the failed
+    rollouts' screens where they went wrong, evenly spread up to CHECK_SCREENS. -> counts:
+    right (the demonstrated action, over the threshold), abstain, wrong, and repeats (the failed
+    rollout's wrong action chosen again, over the threshold)."""
+    decider = Decider(bundle_mod.load(folder), threads=1)
+    th = decider.bundle.abstain_threshold
+
+    def spread(items, n):
+        return [items[i] for i in sorted(set(np.linspace(0, len(items) - 1, n).round().astype(int)))] \
+            if len(items) > n else list(items)
+
+    shown = spread([s for le in eps for s in le.steps], CHECK_SCREENS[0])
+    failed = spread(list(fail_steps), CHECK_SCREENS[1])
+    out = {"screens": len(shown), "right": 0, "abstain": 0, "wrong": 0, "failure_screens": len(failed), "repeats": 0}
+    for i, s in enumerate(shown + failed):
+        progress(label, i, len(shown) + len(failed), {})
+        best = decider.decide(codec.load_frame(s.frame_path), s.cursor, s.prev, scale=s.scale, phase=s.index)[0]
+        if i >= len(shown):
+            out["repeats"] += int(best.score >= th and _same_first(s, best, cfg.tolerance_px))
+        elif best.score < th:
+            out["abstain"] += 1
+        else:
+            out["right" if _same_first(s, best, cfg.tolerance_px) else "wrong"] += 1
+    progress(label, len(shown) + len(failed), len(shown) + len(failed), {})
+    return out
+
+
+def _critic_check(folder: Path, start: Path, eps, fail_steps, cfg: TrainConfig, progress) -> dict:
+    """A critic fine-tuned on practice can lose screens the one it started from passed (in the
+    benchmark b45, export_menu's, save_as' and settings' D critics abstained on the unchanged
+    first screen every run; their C critics passed it). Both bundles decide on the same screens;
+    the fine-tuned critic is kept unless the start one gets more right (minus repeats)."""
+    new = runtime_choices(folder, eps, fail_steps, cfg, progress, "check fine-tuned critic")
+    old = runtime_choices(start, eps, fail_steps, cfg, progress, "check start critic")
+    merit = lambda r: r["right"] - r["repeats"]  # noqa: E731
+    return {"fine_tuned": new, "start": old, "kept": "fine_tuned" if merit(new) >= merit(old) else "start"}
+
+
+def _keep_start_critic(folder: Path, start: Path, meta: dict) -> float:
+    """Put the start bundle's critic (and its threshold) into `folder`. -> that threshold."""
+    for name in ("critic.onnx", "critic.pt"):
+        shutil.copyfile(start / name, folder / name)
+    meta["models"]["critic"]["sha256"] = bundle_mod.sha256_file(folder / "critic.onnx")
+    return float(bundle_mod.load(start).abstain_threshold)
 
 
 def _add_judgement(ev: dict, threshold: float) -> None:
@@ -1104,6 +1168,13 @@ def summary_lines(meta: dict) -> list[str]:
                          "changed the screen).")
     else:
         lines.append(f"Held-out evaluation: {ev.get('note')}")
+    chk = meta.get("critic_check")
+    if chk:
+        ft, st = chk["fine_tuned"], chk["start"]
+        lines.append(f"The fine-tuned critic decides right on {ft['right']} of {ft['screens']} demonstrated screens "
+                     f"(the critic it started from: {st['right']}) and repeats {ft['repeats']} of "
+                     f"{ft['failure_screens']} failed actions ({st['repeats']}): "
+                     + ("kept." if chk["kept"] == "fine_tuned" else "the critic it started from is kept, with its threshold."))
     lines += [f"Warning: {d}. Check the bundle under changes (deskact practice, deskact bench) before "
               "trusting it, or record more demonstrations." for d in ev.get("doubts", [])]
     for s in tr.get("skipped", []):

@@ -51,7 +51,7 @@ def run(args) -> int:
     bars: dict = {}
 
     def progress(stage, step, total, info):
-        if stage not in ("policy", "critic", "evaluate"):
+        if stage not in ("policy", "critic", "evaluate") and not stage.startswith("check"):
             if stage == "load" and step == total:
                 tqdm.write(f"Loaded {info['episodes']} demonstrations, {info['failures']} failed episodes"
                            + (f", skipped {info['skipped']} bad ones" if info.get("skipped") else "") + ".")
