@@ -114,6 +114,55 @@ def test_policy_from_keeps_the_policy_and_fine_tunes_the_critic(bundle, data, tm
     assert anew["training"]["critic_from"] is None and len(anew["training"]["critic_loss"]) == 3 * SMALL["steps"]
 
 
+def _with_threshold(src, dst, threshold):
+    shutil.copytree(src, dst)
+    meta = json.loads((dst / "bundle.json").read_text())
+    meta["abstain_threshold"] = threshold
+    (dst / "bundle.json").write_text(json.dumps(meta))
+    return dst
+
+
+def test_runtime_choices_count_what_the_runtime_would_do(bundle, data, tmp_path):
+    from models import dataset
+    from models.train import CHECK_SCREENS, runtime_choices
+
+    src, _ = bundle
+    demos, fails, _ = dataset.scan([data / "demos"], [data / "fails"])
+    b = bundle_mod.load(src)
+    for i, le in enumerate(demos + fails):
+        dataset.build(le, i, b.vocab, b.chunk_size, dataset.consensus_tokens(demos) if le.role == "failure" else None)
+    fail_steps = [s for le in fails for s in le.steps]
+    cfg = TrainConfig(**SMALL)
+    stops = runtime_choices(_with_threshold(src, tmp_path / "stops", 1.01), demos, fail_steps, cfg)
+    acts = runtime_choices(_with_threshold(src, tmp_path / "acts", -1.0), demos, fail_steps, cfg)
+    n = min(CHECK_SCREENS[0], sum(len(le.steps) for le in demos))
+    assert stops["screens"] == acts["screens"] == n and stops["failure_screens"] == len(fail_steps) >= 1
+    assert stops["abstain"] == n and stops["right"] == stops["wrong"] == stops["repeats"] == 0
+    assert acts["abstain"] == 0 and acts["right"] + acts["wrong"] == n
+
+
+def test_a_fine_tuned_critic_that_decides_worse_is_not_kept(bundle, data, tmp_path, monkeypatch):
+    from models import train as train_mod
+
+    src, meta = bundle
+    judged = []
+
+    def choices(folder, eps, fail_steps, cfg, progress=None, label="check"):
+        judged.append(label)  # the start bundle gets every demonstrated screen right, the new one none
+        right = 5 if folder == src else 0
+        return {"screens": 5, "right": right, "abstain": 5 - right, "wrong": 0, "failure_screens": 1, "repeats": 0}
+
+    monkeypatch.setattr(train_mod, "runtime_choices", choices)
+    again = train([data / "demos"], tmp_path / "ft", TrainConfig(**{**SMALL, "lr": 0.5}), failures=[data / "fails"],
+                  policy_from=src)
+    assert judged == ["check fine-tuned critic", "check start critic"] and again["critic_check"]["kept"] == "start"
+    b = bundle_mod.load(tmp_path / "ft")  # sha256 of the critic copied in checked
+    assert (tmp_path / "ft" / "critic.onnx").read_bytes() == (src / "critic.onnx").read_bytes()
+    assert b.abstain_threshold == meta["abstain_threshold"]
+    assert again["training"]["weights_sha256"]["critic"] == meta["training"]["weights_sha256"]["critic"]
+    assert any("the critic it started from is kept" in line for line in train_mod.summary_lines(again))
+
+
 def test_failure_knows_where_the_click_should_have_gone(tmp_path):
     from models import codec, dataset
 
