@@ -91,6 +91,14 @@ def snap_candidates(cands, boxes: np.ndarray, screen) -> None:
                 break
 
 
+BUTTON_WIDTH, BUTTON_HEIGHT = (16, 240), (12, 60)  # logical px: what a push button measures
+
+
+def button_wide(size: np.ndarray) -> np.ndarray:
+    """Which of these [w, h] sizes (logical px) are as wide as a push button."""
+    return (size[:, 0] >= BUTTON_WIDTH[0]) & (size[:, 0] <= BUTTON_WIDTH[1])
+
+
 def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, limit: int = 4) -> list:
     """For each candidate that starts by dismissing a dialog: the same chunk dismissing at each
     button-sized widget within `radius` logical px of that point (at most `limit`, nearest
@@ -102,7 +110,7 @@ def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, li
         return out
     sw, sh = screen
     size = (boxes[:, 2:] - boxes[:, :2]) * np.array([sw, sh])
-    button = (size[:, 0] >= 16) & (size[:, 0] <= 240) & (size[:, 1] >= 12) & (size[:, 1] <= 60)
+    button = button_wide(size) & (size[:, 1] >= BUTTON_HEIGHT[0]) & (size[:, 1] <= BUTTON_HEIGHT[1])
     centres = ((boxes[:, :2] + boxes[:, 2:]) / 2)[button]
     for c in cands:
         if c.kinds[0] != codec.DISMISS:
@@ -135,7 +143,7 @@ def sibling_buttons(gray: np.ndarray, xy, scale: float = 1.0) -> tuple:
     size = (boxes[:, 2:] - boxes[:, :2]) * np.array([sw, sh])
     c = (boxes[:, :2] + boxes[:, 2:]) / 2
     ok = ((np.abs(c[:, 1] - (box[1] + box[3]) / 2) * sh < bh / 2) & (size[:, 1] > 0.75 * bh)
-          & (size[:, 1] < 1.33 * bh + 2) & (size[:, 0] >= 16) & (size[:, 0] <= 240)
+          & (size[:, 1] < 1.33 * bh + 2) & button_wide(size)
           & ((c[:, 0] < box[0]) | (c[:, 0] > box[2]))
           & (np.abs(c[:, 0] - (box[0] + box[2]) / 2) * sw < SIBLING_REACH))
     out = []
