@@ -703,7 +703,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
                 pts = [codec.cell_to_xy(c, o[2][j, k, c]) for c in codec.top_cells(o[1][j, k], 6)]
                 negmaker.hard[id(s)] = [p for p in pts if negmaker._outside_target(s, p, s.pos[k, :2])]
     # ... and where the exemplars match wrongly (the look-alikes the runtime will offer)
-    chosen = _choose_exemplars(train_steps, cfg)
+    chosen = _choose_exemplars(_shown_by_person(train_eps) or train_steps, cfg)
     ex_imgs = [(dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale),
                 {"scale": s.scale, "token": int(s.kinds[0]), "phase": s.index}) for s in chosen]
     for s in train_steps:
@@ -733,7 +733,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         progress("export", 1, 1, {"parity": max(parity.values())})
         exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
         meta = _bundle_meta(tmp, cfg, vocab, pcfg, ccfg, demos, parity, exemplars)
-        meta["failure_labels"] = _write_failure_labels(tmp, fail_steps, exemplars)
+        meta["failure_labels"] = _write_failure_labels(tmp, fail_steps, exemplars, train_steps)
         meta["sibling_labels"] = _write_sibling_labels(tmp, train_eps, train_steps, cfg)
         meta["look"] = _write_look(tmp, train_eps)
         write_json_atomic(tmp / "bundle.json", meta)
@@ -876,10 +876,19 @@ def runtime_choices(folder: Path, eps, fail_steps, cfg: TrainConfig, progress=_n
 def _critic_check(folder: Path, start: Path, eps, fail_steps, cfg: TrainConfig, progress) -> dict:
     """A critic fine-tuned on practice can lose screens the one it started from passed (in the
     benchmark b45, export_menu's, save_as' and settings' D critics abstained on the unchanged
-    first screen every run; their C critics passed it). Both bundles decide on the same screens;
-    the fine-tuned critic is kept unless the start one gets more right (minus repeats)."""
+    first screen every run; their C critics passed it). The bundle in `folder` decides on the
+    same screens with each critic (and its threshold; exemplars and labels are the same); the
+    fine-tuned one is kept unless the start one gets more right (minus repeats)."""
     new = runtime_choices(folder, eps, fail_steps, cfg, progress, "check fine-tuned critic")
-    old = runtime_choices(start, eps, fail_steps, cfg, progress, "check start critic")
+    alt = Path(tempfile.mkdtemp(prefix=f"{folder.name}-start-", dir=folder.parent))
+    try:
+        shutil.copytree(folder, alt, dirs_exist_ok=True)
+        meta = json.loads((alt / "bundle.json").read_text(encoding="utf-8"))
+        meta["abstain_threshold"] = _keep_start_critic(alt, start, meta)
+        write_json_atomic(alt / "bundle.json", meta)
+        old = runtime_choices(alt, eps, fail_steps, cfg, progress, "check start critic")
+    finally:
+        shutil.rmtree(alt, ignore_errors=True)
     merit = lambda r: r["right"] - r["repeats"]  # noqa: E731
     return {"fine_tuned": new, "start": old, "kept": "fine_tuned" if merit(new) >= merit(old) else "start"}
 
@@ -918,6 +927,14 @@ def critic_doubts(ev: dict, threshold: float) -> list[str]:
     return doubts
 
 
+def _shown_by_person(train_eps) -> list:
+    """The steps of the demonstrations a person gave. Practice successes ran under UI changes
+    (other fonts, a decoy beside the target, a dialog shifting the phases): as exemplars or labels
+    they blur what a target looks like (in b46 an exemplar from one matched settings' decoy, which
+    the critic then passed)."""
+    return [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
+
+
 def _choose_exemplars(train_steps, cfg: TrainConfig) -> list:
     """Up to max_exemplars_per_phase demonstrated pointer steps per phase, spread over the demos."""
     by_phase: dict[int, list] = {}
@@ -939,12 +956,10 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     (folder / "labels").mkdir()
     out = []
     names = {st.episode: le.path.name for le in train_eps for st in le.steps}
+    shown = _shown_by_person(train_eps)
     chosen = [(*dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale, with_at=True), s)
-              for s in _choose_exemplars(train_steps, cfg)]
+              for s in _choose_exemplars(shown or train_steps, cfg)]
     labels = [label_images(s, crop, at, boxed) for crop, at, boxed, s in chosen]  # per exemplar: widest first
-    # the person's demonstrations say what a target looks like; practice successes ran under UI
-    # changes (other fonts, a dialog shifting the phases) and would blur it
-    shown = [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
     wide = label_stability(shown, [(*opts[0], s) for opts, (*_, s) in zip(labels, chosen)])
     line = label_stability(shown, [(*opts[-1], s) for opts, (*_, s) in zip(labels, chosen)])
     reader = read.Reader() if chosen else None
@@ -997,15 +1012,19 @@ def _write_look(folder: Path, train_eps) -> list[dict]:
     return out
 
 
-def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> list[dict]:
+def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict], train_steps=()) -> list[dict]:
     """The widgets practice clicked when it failed (the first wrong action of a failed rollout, a
     click or a dismissal), as labels the runtime refuses to click again at that point of the workflow
     (Decider.failed_before). What a person's or a practice success's click there looks like is
     never one of them: a failed click on a widget like a demonstrated target of its phase (it
-    missed by a few pixels, or a dialog took it) says nothing about the widget."""
+    missed by a few pixels, or a dialog took it) says nothing about the widget; nor is a label
+    that fits where a demonstrated click of its phase landed (in b46 a click on bare window
+    background beside a moved window fitted export_menu's File at 0.97, and the runtime refused
+    File on every unchanged screen)."""
     import cv2
 
     shown = [(cv2.imread(str(folder / e["label"]), cv2.IMREAD_GRAYSCALE), e) for e in exemplars if e.get("label")]
+    done = [d for d in train_steps if int(d.kinds[0]) in (codec.CLICK, codec.DISMISS)]
     out = []
     for s in fail_steps:
         if int(s.kinds[0]) not in (codec.CLICK, codec.DISMISS) or s.dismiss_at is not None:
@@ -1015,9 +1034,13 @@ def _write_failure_labels(folder: Path, fail_steps, exemplars: list[dict]) -> li
         if near and label_match(s.gray, judged_at(s.gray, (x, y), near, s.scale), near, s.scale) >= LABEL_MIN:
             continue
         crop, at, _ = dataset.exemplar_crop(s.gray, x, y, s.scale, with_at=True)
+        label = (label_strip(crop, at, s.scale), {"phase": int(s.index), "scale": float(s.scale)})
+        if any(label_match(d.gray, d.pos[0, :2], [label], d.scale, enough=LABEL_STABLE) >= LABEL_STABLE
+               for d in done if abs(int(d.index) - int(s.index)) <= 1):
+            continue  # Decider.failed_before would refuse what a demonstration did
         name = f"labels/failed-{len(out):03d}.png"
-        cv2.imwrite(str(folder / name), label_strip(crop, at, s.scale))
-        out.append({"label": name, "phase": int(s.index), "scale": float(s.scale)})
+        cv2.imwrite(str(folder / name), label[0])
+        out.append({"label": name, **label[1]})
     return out
 
 
@@ -1029,7 +1052,7 @@ def _write_sibling_labels(folder: Path, train_eps, train_steps, cfg: TrainConfig
     phase: what differs from run to run (a field's text) is no answer of a dialog."""
     import cv2
 
-    shown = {id(s) for le in train_eps if le.meta.get("source") != "practice" for s in le.steps}
+    shown = {id(s) for s in _shown_by_person(train_eps)}
     pressed: dict[int, list] = {}  # phase -> [(step, its button's centre, sibling centres)]
     for s in train_steps:
         if id(s) in shown and int(s.kinds[0]) == codec.CLICK:

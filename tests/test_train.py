@@ -149,7 +149,7 @@ def test_a_fine_tuned_critic_that_decides_worse_is_not_kept(bundle, data, tmp_pa
 
     def choices(folder, eps, fail_steps, cfg, progress=None, label="check"):
         judged.append(label)  # the start bundle gets every demonstrated screen right, the new one none
-        right = 5 if folder == src else 0
+        right = 5 if label == "check start critic" else 0
         return {"screens": 5, "right": right, "abstain": 5 - right, "wrong": 0, "failure_screens": 1, "repeats": 0}
 
     monkeypatch.setattr(train_mod, "runtime_choices", choices)
@@ -368,6 +368,18 @@ def _drawn_step(episode, text, x, y, phase=2, others=(), font=0, size=1.0):
                            kinds=np.array([codec.CLICK, 0, 0, 0]))
 
 
+def test_exemplars_come_from_the_persons_demonstrations(data, tmp_path):
+    """Practice successes ran under UI changes (a decoy beside the target): they train the critic
+    but give no exemplar while a person's demonstration is there to give one."""
+    root = _copy(data, tmp_path, n=5)
+    practised = sorted(p.name for p in root.iterdir())[:3]
+    for name in practised:
+        meta = json.loads((root / name / "meta.json").read_text())
+        (root / name / "meta.json").write_text(json.dumps({**meta, "source": "practice"}))
+    meta = train([root], tmp_path / "b", TrainConfig(**{**SMALL, "holdout": 0.0}))
+    assert meta["exemplars"] and {e["episode"] for e in meta["exemplars"]}.isdisjoint(practised)
+
+
 def test_a_phase_is_label_stable_only_when_the_demos_click_the_same_label():
     from models.candidates import label_strip
     from models.dataset import exemplar_crop
@@ -520,6 +532,22 @@ def test_practice_failures_become_labels_the_runtime_refuses(bundle, tmp_path):
     assert not d.failed_before(cancel.gray, at_cancel, phase=6)  # not at this point of the workflow
     at_move = Candidate(move.kinds.copy(), move.pos.copy(), "policy")
     assert not d.failed_before(move.gray, at_move, phase=2)
+
+
+def test_no_failure_label_refuses_what_a_demonstration_did(tmp_path):
+    """A failed click's label that fits where a demonstrated click of its phase landed is not
+    kept (b46: bare window background beside a moved window fitted export_menu's File, and File
+    was refused on every unchanged screen), whatever the exemplars' labels say."""
+    from models.train import _write_failure_labels
+
+    demo = _drawn_step(0, "File", 300, 200, others=[("Edit", 420, 200)])
+    failed = _drawn_step(5, "File", 300, 200, others=[("Edit", 420, 200)])
+    failed.dismiss_at = None
+    (tmp_path / "labels").mkdir()
+    assert len(_write_failure_labels(tmp_path, [failed], [])) == 1  # no demonstration says otherwise
+    assert _write_failure_labels(tmp_path, [failed], [], [demo]) == []
+    demo.index = 5  # a demonstrated click far from this point of the workflow says nothing
+    assert len(_write_failure_labels(tmp_path, [failed], [], [demo])) == 1
 
 
 def test_the_agent_judges_labels_by_its_runs_screens(bundle):
