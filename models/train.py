@@ -841,7 +841,7 @@ def _held_out(folder: Path, val_steps, val_fail_steps, val_eps, negmaker, vocab,
     return ev, threshold
 
 
-CHECK_SCREENS = (24, 12)  # demonstrated screens, failed rollouts' wrong screens: ~20 s per critic
+CHECK_SCREENS = (24, 12)  # demonstrated screens, failed rollouts' wrong screens (b46: 10-20 s for both critics)
 
 
 def runtime_choices(folder: Path, eps, fail_steps, cfg: TrainConfig, progress=_noop, label: str = "check") -> dict:
