@@ -38,6 +38,9 @@ def record_demo(task: str, seed: int, perturb_spec: str, folder: str | Path, fum
                 "app_hint": f"sandbox:{task}", "source": "scripted-demonstrator"}
         rec = Recorder(folder, display=session.display, hotkeys=False, meta_extra=meta)
         rec.start()
+        # the first action's still frame is one grabbed before the pointer sets off: wait for the
+        # ring's first grabs (on a busy machine they came after it, and the frame was the hovered one)
+        rec.sync_frames(2)
         t0 = time.monotonic() - rec.elapsed()  # the recorder's time zero, on this clock
         try:
             result = demonstrate(session, random.Random(f"demo:{task}:{seed}"), fumble=fumble,
