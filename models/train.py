@@ -703,7 +703,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
                 pts = [codec.cell_to_xy(c, o[2][j, k, c]) for c in codec.top_cells(o[1][j, k], 6)]
                 negmaker.hard[id(s)] = [p for p in pts if negmaker._outside_target(s, p, s.pos[k, :2])]
     # ... and where the exemplars match wrongly (the look-alikes the runtime will offer)
-    chosen = _choose_exemplars(_shown_by_person(train_eps) or train_steps, cfg)
+    chosen = _choose_exemplars(train_eps, cfg)
     ex_imgs = [(dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale),
                 {"scale": s.scale, "token": int(s.kinds[0]), "phase": s.index}) for s in chosen]
     for s in train_steps:
@@ -731,7 +731,7 @@ def train(episodes, out, cfg: TrainConfig | None = None, failures=(), progress=_
         torch.save(policy.state_dict(), tmp / "policy.pt")  # lets --policy-from retrain only the critic
         torch.save(critic.state_dict(), tmp / "critic.pt")  # ... starting from this one
         progress("export", 1, 1, {"parity": max(parity.values())})
-        exemplars = _write_exemplars(tmp, train_eps, train_steps, cfg)
+        exemplars = _write_exemplars(tmp, train_eps, cfg)
         meta = _bundle_meta(tmp, cfg, vocab, pcfg, ccfg, demos, parity, exemplars)
         meta["failure_labels"] = _write_failure_labels(tmp, fail_steps, exemplars, train_steps)
         meta["sibling_labels"] = _write_sibling_labels(tmp, train_eps, train_steps, cfg)
@@ -852,13 +852,8 @@ def runtime_choices(folder: Path, eps, fail_steps, cfg: TrainConfig, progress=_n
     rollout's wrong action chosen again, over the threshold)."""
     decider = Decider(bundle_mod.load(folder), threads=1)
     th = decider.bundle.abstain_threshold
-
-    def spread(items, n):
-        return [items[i] for i in sorted(set(np.linspace(0, len(items) - 1, n).round().astype(int)))] \
-            if len(items) > n else list(items)
-
-    shown = spread([s for le in eps for s in le.steps], CHECK_SCREENS[0])
-    failed = spread(list(fail_steps), CHECK_SCREENS[1])
+    shown = _spread([s for le in eps for s in le.steps], CHECK_SCREENS[0])
+    failed = _spread(list(fail_steps), CHECK_SCREENS[1])
     out = {"screens": len(shown), "right": 0, "abstain": 0, "wrong": 0, "failure_screens": len(failed), "repeats": 0}
     for i, s in enumerate(shown + failed):
         progress(label, i, len(shown) + len(failed), {})
@@ -935,21 +930,24 @@ def _shown_by_person(train_eps) -> list:
     return [s for le in train_eps if le.meta.get("source") != "practice" for s in le.steps]
 
 
-def _choose_exemplars(train_steps, cfg: TrainConfig) -> list:
-    """Up to max_exemplars_per_phase demonstrated pointer steps per phase, spread over the demos."""
+def _spread(items: list, n: int) -> list:
+    """At most n of items, evenly spread over them (first and last included)."""
+    if len(items) <= n:
+        return list(items)
+    return [items[i] for i in sorted(set(np.linspace(0, len(items) - 1, n).round().astype(int).tolist()))]
+
+
+def _choose_exemplars(train_eps, cfg: TrainConfig) -> list:
+    """Up to max_exemplars_per_phase demonstrated pointer steps per phase, spread over the
+    person's demonstrations (over all episodes when none is a person's)."""
     by_phase: dict[int, list] = {}
-    for s in train_steps:
+    for s in _shown_by_person(train_eps) or [s for le in train_eps for s in le.steps]:
         if s.kinds[0] in codec.POINTER_TOKENS:
             by_phase.setdefault(s.index, []).append(s)
-    out = []
-    for phase in sorted(by_phase):
-        group = by_phase[phase]
-        pick = np.linspace(0, len(group) - 1, min(len(group), cfg.max_exemplars_per_phase)).round().astype(int)
-        out += [group[i] for i in sorted(set(pick.tolist()))]
-    return out
+    return [s for phase in sorted(by_phase) for s in _spread(by_phase[phase], cfg.max_exemplars_per_phase)]
 
 
-def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> list[dict]:
+def _write_exemplars(folder: Path, train_eps, cfg: TrainConfig) -> list[dict]:
     import cv2
 
     (folder / "exemplars").mkdir()
@@ -958,7 +956,7 @@ def _write_exemplars(folder: Path, train_eps, train_steps, cfg: TrainConfig) -> 
     names = {st.episode: le.path.name for le in train_eps for st in le.steps}
     shown = _shown_by_person(train_eps)
     chosen = [(*dataset.exemplar_crop(s.gray, float(s.pos[0, 0]), float(s.pos[0, 1]), s.scale, with_at=True), s)
-              for s in _choose_exemplars(shown or train_steps, cfg)]
+              for s in _choose_exemplars(train_eps, cfg)]
     labels = [label_images(s, crop, at, boxed) for crop, at, boxed, s in chosen]  # per exemplar: widest first
     wide = label_stability(shown, [(*opts[0], s) for opts, (*_, s) in zip(labels, chosen)])
     line = label_stability(shown, [(*opts[-1], s) for opts, (*_, s) in zip(labels, chosen)])
@@ -1059,7 +1057,7 @@ def _write_sibling_labels(folder: Path, train_eps, train_steps, cfg: TrainConfig
             box, sibs = sibling_buttons(s.gray, s.pos[0, :2], s.scale)
             if box is not None:
                 pressed.setdefault(int(s.index), []).append((s, (box[:2] + box[2:]) / 2, sibs))
-    chosen = {id(s) for s in _choose_exemplars([s for s in train_steps if id(s) in shown], cfg)}
+    chosen = {id(s) for s in _choose_exemplars(train_eps, cfg)}
     out, kept = [], []
     reader = read.Reader() if pressed else None
     for phase, group in sorted(pressed.items()):

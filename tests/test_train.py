@@ -463,7 +463,7 @@ def test_the_trainer_keeps_a_menu_entrys_line_beside_its_row(tmp_path):
         steps.append(SimpleNamespace(gray=_menu_screen("Rename...", x0, y0), scale=1.0, screen=(1280, 800), pos=pos,
                                      episode=ep, index=1, kinds=np.array([codec.CLICK, 0, 0, 0])))
         eps.append(SimpleNamespace(path=tmp_path / f"demo{ep}", steps=[steps[-1]], meta={}))
-    out = _write_exemplars(tmp_path, eps, steps, TrainConfig(**SMALL))
+    out = _write_exemplars(tmp_path, eps, TrainConfig(**SMALL))
     assert len(out) == 3
     for e in out:
         assert e["row"] and e["label_stable"] and e["line_label"]
@@ -640,7 +640,7 @@ def test_a_list_row_clicked_at_its_edge_is_judged_and_clicked_on_its_line(bundle
         steps.append(SimpleNamespace(gray=_file_list(names), scale=1.0, screen=(1280, 800), pos=pos,
                                      episode=ep, index=3, kinds=np.array([DOUBLE, 0, 0, 0])))
         eps.append(SimpleNamespace(path=tmp_path / f"demo{ep}", steps=[steps[-1]], meta={}))
-    out = _write_exemplars(tmp_path, eps, steps, TrainConfig(**SMALL))
+    out = _write_exemplars(tmp_path, eps, TrainConfig(**SMALL))
     assert all(e["row"] and e["line_centred"] and e["label_stable"] for e in out), out
 
     d = Decider(bundle_mod.load(bundle[0]))
@@ -744,7 +744,7 @@ def test_under_another_font_the_words_of_the_labels_judge(tmp_path, bundle):
 
     steps = [_drawn_step(e, "Move", 300 + 7 * e, 200, others=[("Cancel", 420 + 7 * e, 200)]) for e in range(3)]
     eps = [SimpleNamespace(path=tmp_path / f"demo{e}", steps=[s], meta={"source": "demo"}) for e, s in enumerate(steps)]
-    out = _write_exemplars(tmp_path, eps, steps, TrainConfig(**SMALL))
+    out = _write_exemplars(tmp_path, eps, TrainConfig(**SMALL))
     sibs = _write_sibling_labels(tmp_path, eps, steps, TrainConfig(**SMALL))
     assert [e["text"] for e in out] == ["Move"] * 3 and [m["text"] for m in sibs] == ["Cancel"], (out, sibs)
 
