@@ -51,8 +51,8 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
     cut_short, repeats = None, 0  # the last chunk, if a re-plan cut it short; how often in a row
     last_change = None  # share of the screen the last action changed
     scrolled_on, turned = 0, False  # scroll_on's scrolls since the last step of the workflow; turned back?
-    # clicks that changed nothing, [(steps done then, x, y)]: export_menu re-clicked its open Export
-    # cascade, counted it as a step and then held the workflow done
+    # clicks (and dismissals) that changed nothing, [(steps done then, x, y)]: export_menu re-clicked
+    # its open Export cascade, counted it as a step and then held the workflow done
     futile: list[tuple[int, float, float]] = []
 
     def finish(status, reason):
@@ -153,6 +153,8 @@ def run_loop(agent, screen, executor, limits: Limits, stop=None, guard=None, con
                 did_nothing = action["kind"] in CLICKS and not action.get("dismiss") and last_change < NOTHING
                 if action.get("dismiss"):
                     dismissals += 1  # not a step of the workflow: the models' history stays as it was
+                    if last_change < NOTHING:  # no dialog closed there: try another place next
+                        futile.append((len(done), action["x"], action["y"]))
                 elif action.get("again"):
                     pass  # a scroll repeated: the demos scrolled once, however far, and so does the history
                 elif did_nothing:  # no step either, and not to be made again at this point

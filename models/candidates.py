@@ -104,7 +104,7 @@ def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, li
     button-sized widget within `radius` logical px of that point (at most `limit`, nearest
     first). The pointer head places a click within about a cell (40 px at 1280x800); demonstrated
     clicks are refined by exemplars, a dialog's button by the widgets around the guess, and the
-    critic chooses."""
+    critic chooses. radius=inf: every button on screen (dialog_dismissals)."""
     out = []
     if not len(boxes):
         return out
@@ -122,6 +122,22 @@ def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, li
                 pos[0] = (*centres[i], *centres[i])
                 out.append(Candidate(c.kinds.copy(), pos, c.source + ":near"))
     return out
+
+
+DIALOG_BUTTONS = 8  # buttons on screen a dismissal is also tried on
+
+
+def dialog_dismissals(cands, boxes: np.ndarray, screen, limit: int = DIALOG_BUTTONS) -> list:
+    """The policy's first dismissal moved onto each button on screen (nearest its guess first, at
+    most `limit`). Its peaks can all miss the dialog's one button: export_menu under `all`
+    dismissed on the window's bare corner three times while Close was 300 px away, never offered.
+    A button the demos pressed as a step is refused (Decider.dismisses_a_step); the critic
+    chooses among the rest."""
+    first = next((c for c in cands if c.kinds[0] == codec.DISMISS), None)
+    if first is None:
+        return []
+    return [Candidate(c.kinds, c.pos, c.source.replace(":near", ":button"))
+            for c in nearby_dismissals([first], boxes, screen, radius=np.inf, limit=limit)]
 
 
 SIBLING_REACH = 240  # logical px: how far beside a pressed button the other buttons of its row are looked for
@@ -174,13 +190,13 @@ def acting(cands: list[Candidate]) -> Candidate:
 
 
 def did_nothing(cands: list[Candidate], avoid, screen, tol_px: float = 12.0) -> None:
-    """Score 0 for each chunk whose first action clicks within tol_px logical pixels of a point in
-    `avoid`, where a click of this run changed nothing at this point of the workflow: the policy,
-    whose history did not move, proposes it again, and doing it again would not help. A
-    dismissal there is left to the runner's count of dismissals."""
+    """Score 0 for each chunk whose first action clicks (or dismisses) within tol_px logical
+    pixels of a point in `avoid`, where a click of this run changed nothing at this point of the
+    workflow: the policy, whose history did not move, proposes it again, and doing it again would
+    not help (export_menu dismissed three times on the same bare spot, then gave up)."""
     sw, sh = screen
     for c in cands:
-        if points_at(c.kinds[0]) and any(
+        if int(c.kinds[0]) in codec.POINTER_TOKENS and any(
                 np.hypot((c.pos[0, 0] - x) * sw, (c.pos[0, 1] - y) * sh) <= tol_px for x, y in avoid):
             c.score, c.source = 0.0, f"{c.source}:did nothing"
 
@@ -549,7 +565,8 @@ class Decider:
                    proposed: list[Candidate] | None = None, widgets: int = 12) -> list[Candidate]:
         """The policy's candidates (`proposed`, if the caller has run the policy already), then
         exemplar matches (placed into the `acting` chunk), snapped to widgets, repeats dropped,
-        at most n; then dismissals at the buttons near a proposed one, and the policy's chunk on
+        at most n; then dismissals at the buttons near a proposed one and at every button
+        (dialog_dismissals), and the policy's chunk on
         each of `widgets` widgets; and each of them cut short where the demonstrations ended
         (cut_at_end)."""
         cands = [Candidate(c.kinds.copy(), c.pos.copy(), c.source) for c in proposed] if proposed else \
@@ -564,9 +581,10 @@ class Decider:
         cands = unique(cands)
         spread = widget_candidates(base, boxes, screen, widgets)
         snap_candidates(spread, boxes, screen)
-        cands = cands[:n] + nearby_dismissals(cands[:n], boxes, screen) + spread
+        dialog = nearby_dismissals(cands[:n], boxes, screen) + dialog_dismissals(cands[:n], boxes, screen)
+        cands = cands[:n] + dialog + spread
         self.snap_rows(gray, cands, phase, scale)
-        cands = unique(cands)[:n + 4 + widgets]
+        cands = unique(cands)[:n + len(dialog) + widgets]
         ends = self.bundle.meta.get("workflow_actions")
         return cands + [e for c in cands for e in cut_at_end(c, phase, ends)] if ends and phase is not None else cands
 

@@ -112,7 +112,8 @@ def test_a_chunk_clicking_where_a_click_changed_nothing_scores_zero():
     for c in (same, near, far, dismiss):
         c.score = 0.9
     did_nothing([same, near, far, dismiss], [(0.1, 0.2)], (1280, 800))
-    assert [c.score for c in (same, near, far, dismiss)] == [0.0, 0.0, 0.9, 0.9]
+    # a dismissal there would change nothing either (export_menu dismissed on a bare spot 3 times)
+    assert [c.score for c in (same, near, far, dismiss)] == [0.0, 0.0, 0.9, 0.0]
     assert same.source == "exemplar:1:did nothing"
 
 
@@ -183,6 +184,25 @@ def test_a_dismissal_near_a_button_is_also_tried_on_the_button():
     assert near[0].kinds.tolist() == guess.kinds.tolist() and np.allclose(near[0].pos[1:], guess.pos[1:])
     assert all(abs(c.pos[0, 0] * 1280 - 900) > 100 for c in near)  # not the far one
     assert nearby_dismissals([_chunk([CLICK] * 4, [[400 / 1280, 225 / 800] * 2] * 4)], widget_boxes(g, 1.0), (1280, 800)) == []
+
+
+def test_the_first_dismissal_is_also_tried_on_every_button_on_screen():
+    from models.candidates import dialog_dismissals, widget_boxes
+
+    # the policy's dismissals all point at a bare corner; the dialog's Close is far away
+    g = _screen({"Close": (700, 520), "Help": (150, 90)})
+    rest = [[0.2, 0.2, 0.2, 0.2]] + [[0] * 4] * 2
+    first = _chunk([codec.DISMISS, CLICK, codec.DONE, codec.DONE], [[30 / 1280, 140 / 800] * 2] + rest)
+    second = _chunk([codec.DISMISS, CLICK, codec.DONE, codec.DONE], [[60 / 1280, 140 / 800] * 2] + rest)
+    click = _chunk([CLICK] * 4, [[0.5, 0.5, 0.5, 0.5]] * 4)
+    out = dialog_dismissals([click, first, second], widget_boxes(g, 1.0), (1280, 800))
+    at = [tuple(np.round(c.pos[0, :2] * [1280, 800])) for c in out]
+    assert any(abs(x - 700) <= 3 and abs(y - 520) <= 3 for x, y in at), at
+    assert any(abs(x - 150) <= 3 and abs(y - 90) <= 3 for x, y in at), at
+    assert abs(at[0][0] - 150) <= 3  # nearest the guess first
+    assert all(c.kinds.tolist() == first.kinds.tolist() and np.allclose(c.pos[1:], first.pos[1:]) for c in out)
+    assert all(c.source.endswith(":button") for c in out)
+    assert dialog_dismissals([click], widget_boxes(g, 1.0), (1280, 800)) == []  # no sign of a dialog: none
 
 
 def test_the_chunk_is_also_tried_on_every_widget_nearest_first():

@@ -249,6 +249,16 @@ def test_a_click_that_changed_nothing_is_no_step_and_is_not_made_again(no_leaks,
 
 
 @pytest.mark.x11
+def test_a_dismissal_that_changed_nothing_is_not_made_again(no_leaks, tmp_path):
+    # export_menu dismissed on the window's bare corner three times (the screen unchanged) and
+    # gave up; the next decision is told where, so that another place is tried
+    dismiss = dict(BLANK, dismiss=True)
+    agent, res, outcome = _run_scripted(lambda s: _Scripted(lambda n: [dismiss] if n == 1 else None), tmp_path)
+    assert res.executed == [dismiss] and res.status == "abstain" and outcome is None, res
+    assert agent.seen == [[], []] and agent.avoided == [[], [(BLANK["x"], BLANK["y"])]]
+
+
+@pytest.mark.x11
 def test_done_after_fewer_actions_than_any_demonstration_is_not_believed(no_leaks, tmp_path):
     # the impossible task again, but the click changed the screen (focus moved into a field):
     # the demos all took more actions, so the workflow cannot be over
