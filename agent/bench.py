@@ -123,12 +123,8 @@ def _record_demos(task: str, cfg: BenchConfig) -> tuple[list[Path], float]:
     return demos, time.monotonic() - t0
 
 
-def _lower_priority() -> None:
-    """Trainings yield the CPU to recordings and rollouts, which must keep a person's pace (a
-    rollout on a starved machine also polls its screen for longer, which costs CPU)."""
-    import os
-
-    os.nice(10)
+TRAINING_NICE = 10  # trainings yield the CPU to recordings and rollouts, which must keep a
+# person's pace (a rollout on a starved machine also polls its screen for longer, which costs CPU)
 
 
 class _Schedule:
@@ -160,19 +156,19 @@ class _Schedule:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        from .practice import stop_pool
+        from .practice import in_worker, stop_pool, worker_init
 
         spawn = mp.get_context("spawn")
-        recorder = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
-        pool = ProcessPoolExecutor(max_workers=2, mp_context=spawn, initializer=_lower_priority)
+        recorder = ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=worker_init)
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=spawn, initializer=worker_init, initargs=(TRAINING_NICE,))
         try:
             for task in self.cfg.tasks:
-                self.running[recorder.submit(_record_demos, task, self.cfg)] = ("demos", task, None, 0.0)
+                self.running[recorder.submit(in_worker, _record_demos, task, self.cfg)] = ("demos", task, None, 0.0)
             while self.ready or self.running:
                 while self.ready and sum(w == "train" for w, *_ in self.running.values()) < 2:
                     self.ready.sort(key=lambda r: r[:2])
                     _, i, m, spec = self.ready.pop(0)
-                    f = pool.submit(_train, cfg=self.cfg, threads=1, **spec)
+                    f = pool.submit(in_worker, _train, cfg=self.cfg, threads=1, **spec)
                     self.running[f] = ("train", self.cfg.tasks[i], m, time.monotonic())
                 done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
                 for f in done:

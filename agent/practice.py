@@ -18,6 +18,7 @@ demonstrations' common sequence. A successful rollout is a demonstration like an
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -288,9 +289,37 @@ def _mark_dismissed(folder: Path, times: list[float]) -> None:
     write_json_atomic(folder / "meta.json", meta)
 
 
-def _worker_init() -> None:
-    # Workers ignore Ctrl+C: the parent decides, and stops them so their `with` blocks clean up.
+def worker_init(nice: int = 0) -> None:
+    """Start of every pool worker (practice, evaluation, the bench's recordings and trainings).
+    It ignores Ctrl+C: the parent decides, and stops it (stop_pool). On SIGTERM the job under
+    way unwinds (its displays and apps stop in their `with` blocks) and the worker exits
+    (in_worker): a pool's worker loop catches that SystemExit and would take the next queued
+    job. The kernel sends that SIGTERM when the parent dies without stopping it: a bench ended
+    with `kill` left its recording worker recording demos on its own. nice: lower priority."""
+    from sandbox.procs import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _unwind)  # (sandbox.display keeps a handler that is set)
+    die_with_parent(signal.SIGTERM)
+    if nice:
+        os.nice(nice)
+
+
+def _unwind(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def in_worker(fn, *args, **kw):
+    """fn(*args, **kw) in a pool worker started by worker_init; once a SIGTERM has unwound it,
+    the worker process exits instead of taking the next job."""
+    try:
+        return fn(*args, **kw)
+    except SystemExit as e:
+        import sys
+
+        if "sandbox.display" in sys.modules:  # any display a `with` block did not own
+            sys.modules["sandbox.display"].stop_all()
+        os._exit(e.code if isinstance(e.code, int) else 1)
 
 
 def _worker_rollout(kw: dict) -> dict:
@@ -298,7 +327,7 @@ def _worker_rollout(kw: dict) -> dict:
     kw = dict(kw)
     fn = macro_rollout if kw.pop("macro", False) else rollout
     try:
-        return fn(**kw)
+        return in_worker(fn, **kw)
     except DeskactError as e:
         return {"task": kw["target"].name, "seed": kw["seed"], "outcome": "error", "reason": str(e),
                 "status": "error", "steps": 0, "wrong_action": False, "abstained": False, "seconds": 0.0}
@@ -324,7 +353,7 @@ def run_many(jobs: list[dict], parallel: int = 1, progress=None, cancel=None) ->
         return results
     import multiprocessing as mp
 
-    pool = ProcessPoolExecutor(max_workers=parallel, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=parallel, mp_context=mp.get_context("spawn"), initializer=worker_init)
     try:
         futures = {pool.submit(_worker_rollout, job): i for i, job in enumerate(jobs)}
         for f in as_completed(futures):

@@ -12,17 +12,19 @@ import sys
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send `sig` to this process when its parent dies (Linux; elsewhere nothing).
+    Here between fork and exec of a child; in pool workers with SIGTERM (agent.practice.worker_init)."""
     if sys.platform.startswith("linux"):
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
         except Exception:
             pass
 
 
 def spawn(cmd, **kw) -> subprocess.Popen:
     """Popen in a new session that the kernel kills when this process dies (even by SIGKILL)."""
-    return subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent, **kw)
+    return subprocess.Popen(cmd, start_new_session=True, preexec_fn=die_with_parent, **kw)
 
 
 def stop_group(proc: subprocess.Popen | None, timeout: float = 3.0) -> None:
