@@ -295,7 +295,9 @@ def worker_init(nice: int = 0) -> None:
     way unwinds (its displays and apps stop in their `with` blocks) and the worker exits
     (in_worker): a pool's worker loop catches that SystemExit and would take the next queued
     job. The kernel sends that SIGTERM when the parent dies without stopping it: a bench ended
-    with `kill` left its recording worker recording demos on its own. nice: lower priority."""
+    with `kill` left its recording worker recording demos on its own. (Linux counts the thread
+    that started the worker as its parent: each pool here is used from one long-lived thread.)
+    nice: lower priority."""
     from sandbox.procs import die_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
