@@ -297,6 +297,10 @@ def failure_index(le: LoadedEpisode, consensus, ids=None) -> int:
     for j, t in enumerate(le.tokens):
         if consensus is not None and (j >= len(consensus) or consensus[j] != t):
             return j
+    if consensus and n < len(consensus) and le.meta.get("source") == "practice":
+        # practice judged every action it took right (it marks the first wrong one): the rollout
+        # stopped short of the workflow, and no chunk of it is wrong
+        return n
     return n - 1
 
 

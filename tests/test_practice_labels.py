@@ -62,3 +62,20 @@ def test_a_click_behind_the_modal_popup_is_the_wrong_action(seen, no_leaks):
     assert [name for _, name, _ in ex.landed] == ["username"]  # on the target's rectangle, all the same
     # the click was the workflow's next step, made too early: closing the popup was right first
     assert off == ((ex.landed[0][0], None, list(close)) if seen else None)
+
+
+def test_a_rollout_that_stopped_short_has_no_wrong_chunk():
+    # settings under layout: three right clicks (practice marked none wrong), then the rollout
+    # stopped; labelling its last click wrong taught the critic that a right click was wrong
+    from models.dataset import LoadedEpisode, failure_index
+
+    def rollout(tokens, **meta):
+        return LoadedEpisode(path="p", outcome="failure", meta=meta, tokens=tokens, positions=[], frames=[],
+                             episode=None, role="failure")
+
+    consensus = [1, 1, 1, 1]
+    assert failure_index(rollout([1, 1, 1], source="practice"), consensus) == 3  # past its end: none
+    assert failure_index(rollout([1, 2, 1], source="practice"), consensus) == 1  # left the sequence there
+    assert failure_index(rollout([1, 1, 1], source="practice", failed_at_action=2), consensus) == 2  # marked
+    assert failure_index(rollout([1, 1, 1, 1], source="practice"), consensus) == 3  # all done, no success: the last
+    assert failure_index(rollout([1, 1, 1]), consensus) == 2  # a person's failed recording: as before
