@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -317,8 +318,6 @@ def in_worker(fn, *args, **kw):
     try:
         return fn(*args, **kw)
     except SystemExit as e:
-        import sys
-
         if "sandbox.display" in sys.modules:  # any display a `with` block did not own
             sys.modules["sandbox.display"].stop_all()
         os._exit(e.code if isinstance(e.code, int) else 1)

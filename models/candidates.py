@@ -99,7 +99,8 @@ def button_wide(size: np.ndarray) -> np.ndarray:
     return (size[:, 0] >= BUTTON_WIDTH[0]) & (size[:, 0] <= BUTTON_WIDTH[1])
 
 
-def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, limit: int = 4) -> list:
+def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, limit: int = 4,
+                      tag: str = ":near") -> list:
     """For each candidate that starts by dismissing a dialog: the same chunk dismissing at each
     button-sized widget within `radius` logical px of that point (at most `limit`, nearest
     first). The pointer head places a click within about a cell (40 px at 1280x800); demonstrated
@@ -120,7 +121,7 @@ def nearby_dismissals(cands, boxes: np.ndarray, screen, radius: float = 48.0, li
             if d[i] <= radius:
                 pos = c.pos.copy()
                 pos[0] = (*centres[i], *centres[i])
-                out.append(Candidate(c.kinds.copy(), pos, c.source + ":near"))
+                out.append(Candidate(c.kinds.copy(), pos, c.source + tag))
     return out
 
 
@@ -136,8 +137,7 @@ def dialog_dismissals(cands, boxes: np.ndarray, screen, limit: int = DIALOG_BUTT
     first = next((c for c in cands if c.kinds[0] == codec.DISMISS), None)
     if first is None:
         return []
-    return [Candidate(c.kinds, c.pos, c.source.replace(":near", ":button"))
-            for c in nearby_dismissals([first], boxes, screen, radius=np.inf, limit=limit)]
+    return nearby_dismissals([first], boxes, screen, radius=np.inf, limit=limit, tag=":button")
 
 
 SIBLING_REACH = 240  # logical px: how far beside a pressed button the other buttons of its row are looked for
